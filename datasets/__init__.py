@@ -1,0 +1,1 @@
+"""Data layer (installed as ``sciml.datasets``): trajectory files, readers, data sources."""

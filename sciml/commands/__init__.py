@@ -1,0 +1,1 @@
+"""Sub-command modules of the ``sciml`` console script (see ``sciml.cli``)."""

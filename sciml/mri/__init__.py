@@ -1,0 +1,1 @@
+"""fastMRI k-space reconstruction with the reference implementation's conventions."""

@@ -1,0 +1,1 @@
+"""The one sharded training loop shared by every model in sciml."""
