@@ -58,8 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the sciml version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text, example) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, add_help=False, description=help_text,
-                       epilog=f"example:\n  {example}")
+        sub.add_parser(
+            name,
+            help=help_text,
+            add_help=False,
+            description=help_text,
+            epilog=f"example:\n  {example}",
+        )
     return parser
 
 

@@ -69,7 +69,9 @@ class Grid:
 
     def wavenumbers(self) -> tuple[np.ndarray, ...]:
         """Angular wavenumbers ``k = 2 pi m / L`` per axis, FFT order (last axis full, not rfft)."""
-        return tuple(2 * np.pi * np.fft.fftfreq(n, d=L / n) for n, L in zip(self.shape, self.length))
+        return tuple(
+            2 * np.pi * np.fft.fftfreq(n, d=L / n) for n, L in zip(self.shape, self.length)
+        )
 
     def to_dict(self) -> dict:
         return {

@@ -63,7 +63,9 @@ def rollout(
 
 
 def _raise_if_not_finite(traj: jax.Array, save_every: int, dt: float | None) -> None:
-    finite = np.asarray(jnp.all(jnp.isfinite(traj.reshape(traj.shape[0], traj.shape[1], -1)), axis=-1))
+    finite = np.asarray(
+        jnp.all(jnp.isfinite(traj.reshape(traj.shape[0], traj.shape[1], -1)), axis=-1)
+    )
     if finite.all():
         return
     bad_sample, bad_frame = np.argwhere(~finite)[np.argmin(np.argwhere(~finite)[:, 1])]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 from flax import nnx
 
@@ -52,7 +54,9 @@ class Tendency(nnx.Module):
         if depth < 1:
             raise ValueError(f"depth: expected >= 1 convolutions, found {depth}")
         if kernel_size % 2 != 1:
-            raise ValueError(f"kernel_size: expected an odd size (centred stencil), found {kernel_size}")
+            raise ValueError(
+                f"kernel_size: expected an odd size (centred stencil), found {kernel_size}"
+            )
         self.activation_name = activation
         self.activation = get_activation(activation)
         self.depth = depth
@@ -64,8 +68,16 @@ class Tendency(nnx.Module):
         sizes = [channels] + [width] * (depth - 1) + [out_channels]
         self.convs = nnx.List(
             [
-                Conv(cin, cout, kernel_size, ndim=ndim, boundary=boundary, use_bias=use_bias, rngs=rngs)
-                for cin, cout in zip(sizes[:-1], sizes[1:])
+                Conv(
+                    cin,
+                    cout,
+                    kernel_size,
+                    ndim=ndim,
+                    boundary=boundary,
+                    use_bias=use_bias,
+                    rngs=rngs,
+                )
+                for cin, cout in itertools.pairwise(sizes)
             ]
         )
 
