@@ -1,0 +1,174 @@
+"""The learned integrator: Z(t + dt) = Z(t) + dt G(Z(t)) with a trained tendency G.
+
+G is a continuous-time tendency (units: state units per time unit), so the integrator and dt are
+run-time choices: a stepper trained with forward Euler at dt can be rolled out with RK4 or at dt/2
+and the effect measured.
+
+Normalisation is carried by the model (per channel, shape ``(C,)``)::
+
+    z_n      = (z - state_mean) / state_std
+    G_phys(z) = tendency_std * G(z_n) + tendency_mean
+
+The statistics are :class:`Stats` variables: saved in checkpoints and exported, never trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from sciml.solvers.integrators import INTEGRATORS
+
+
+class Stats(nnx.Variable):
+    """Non-trainable normalisation statistics (excluded from the optimiser, kept in checkpoints)."""
+
+
+def _vec(v: float | Sequence[float] | np.ndarray | None, channels: int, default: float, name: str):
+    if v is None:
+        return jnp.full((channels,), default, jnp.float32)
+    a = jnp.asarray(v, jnp.float32).reshape(-1)
+    if a.shape[0] == 1:
+        a = jnp.broadcast_to(a, (channels,))
+    if a.shape != (channels,):
+        raise ValueError(
+            f"{name}: expected {channels} per-channel values, found shape {tuple(a.shape)}"
+        )
+    return a
+
+
+class LearnedStepper(nnx.Module):
+    """A trained ``state -> state`` step on a coarse grid, driven by ``sciml.solvers.rollout``.
+
+    Args:
+      tendency: the network G, an ``nnx.Module`` mapping ``(batch, *spatial, C)`` to the same shape
+        (``sciml.nn.Tendency`` by default; any zoo network with that contract works). With a
+        ``"ghost"`` tendency boundary the stepper fills ``tendency.halo`` ghost cells from the
+        physical ``boundary`` before calling G.
+      dt: time step (time units).
+      integrator: ``"euler"`` (the seed's form), ``"rk2"``, ``"ssprk3"`` or ``"rk4"``.
+      dx: grid spacing per spatial axis (length units).
+      boundary: physical boundary: ``"periodic"``, ``"dirichlet"`` or ``"neumann"``.
+      boundary_value: Dirichlet value (or Neumann normal derivative), physical units.
+      variables: field names, one per channel (e.g. ``("u",)``).
+      units: units per field, plus optional ``"x"`` and ``"t"`` entries.
+      state_mean, state_std, tendency_mean, tendency_std: per-channel statistics ``(C,)``.
+      data_hash: hash of the training data (provenance, exported with the weights).
+
+    Shapes:
+      ``step(z)`` and ``tendency_fn(z)``: ``(batch, *spatial, C)`` -> ``(batch, *spatial, C)``.
+    """
+
+    def __init__(
+        self,
+        tendency: nnx.Module,
+        *,
+        dt: float,
+        integrator: str = "euler",
+        dx: Sequence[float],
+        boundary: str = "periodic",
+        boundary_value: float = 0.0,
+        variables: Sequence[str] = ("u",),
+        units: dict[str, str] | None = None,
+        state_mean=None,
+        state_std=None,
+        tendency_mean=None,
+        tendency_std=None,
+        data_hash: str = "",
+    ):
+        if dt <= 0:
+            raise ValueError(f"dt: expected a positive time step, found {dt}")
+        self.tendency = tendency
+        self.dt = float(dt)
+        self.integrator = self._check_integrator(integrator)
+        self.dx = tuple(float(d) for d in np.atleast_1d(dx))
+        if boundary not in ("periodic", "dirichlet", "neumann"):
+            raise ValueError(
+                f"boundary: expected 'periodic', 'dirichlet' or 'neumann', found {boundary!r}"
+            )
+        tb = getattr(tendency, "boundary", "periodic")
+        if boundary != "periodic" and tb == "periodic":
+            raise ValueError(
+                f"boundary: a periodic tendency network cannot step {boundary!r} data; build G with "
+                "boundary='ghost' so the stepper can fill ghost cells from the physical boundary"
+            )
+        self.boundary = boundary
+        self.boundary_value = float(boundary_value)
+        self.variables = tuple(variables)
+        self.units = dict(units or {})
+        c = len(self.variables)
+        self.state_mean = Stats(_vec(state_mean, c, 0.0, "state_mean"))
+        self.state_std = Stats(_vec(state_std, c, 1.0, "state_std"))
+        self.tendency_mean = Stats(_vec(tendency_mean, c, 0.0, "tendency_mean"))
+        self.tendency_std = Stats(_vec(tendency_std, c, 1.0, "tendency_std"))
+        self.data_hash = str(data_hash)
+
+    @staticmethod
+    def _check_integrator(name: str) -> str:
+        if name not in INTEGRATORS:
+            raise ValueError(f"integrator: expected one of {sorted(INTEGRATORS)}, found {name!r}")
+        return name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.dx)
+
+    @property
+    def channels(self) -> int:
+        return len(self.variables)
+
+    def with_integrator(
+        self, integrator: str | None = None, dt: float | None = None
+    ) -> LearnedStepper:
+        """Swap the time integrator and/or dt in place (G is continuous-time); returns self."""
+        if integrator is not None:
+            self.integrator = self._check_integrator(integrator)
+        if dt is not None:
+            if dt <= 0:
+                raise ValueError(f"dt: expected a positive time step, found {dt}")
+            self.dt = float(dt)
+        return self
+
+    def check_state(self, z: jax.Array) -> None:
+        if z.ndim != self.ndim + 2 or z.shape[-1] != self.channels:
+            raise ValueError(
+                f"state: expected shape (batch, <{self.ndim} spatial axes>, {self.channels}) for "
+                f"variables {list(self.variables)}, found {tuple(z.shape)}; add a batch axis with z[None]"
+            )
+
+    def _ghost(self, z: jax.Array) -> jax.Array:
+        from sciml.solvers.ghost import fill_ghost
+
+        return fill_ghost(z, self.tendency.halo, self.boundary, self.boundary_value)
+
+    def tendency_fn(self, z: jax.Array) -> jax.Array:
+        """Physical tendency dz/dt = G_phys(z), shape ``(batch, *spatial, C)``."""
+        self.check_state(z)
+        if getattr(self.tendency, "boundary", "periodic") == "ghost":
+            z = self._ghost(z)
+        zn = (z - self.state_mean.value) / self.state_std.value
+        return self.tendency(zn) * self.tendency_std.value + self.tendency_mean.value
+
+    def step(self, z: jax.Array) -> jax.Array:
+        """One step of the chosen integrator: ``(batch, *spatial, C)`` -> same."""
+        return INTEGRATORS[self.integrator](self.tendency_fn, z, self.dt)
+
+    __call__ = step
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-serialisable description (everything but the weights)."""
+        return {
+            "dt": self.dt,
+            "integrator": self.integrator,
+            "dx": list(self.dx),
+            "boundary": self.boundary,
+            "boundary_value": self.boundary_value,
+            "variables": list(self.variables),
+            "units": self.units,
+            "data_hash": self.data_hash,
+        }
