@@ -59,6 +59,8 @@ class LearnedStepper(nnx.Module):
       units: units per field, plus optional ``"x"`` and ``"t"`` entries.
       state_mean, state_std, tendency_mean, tendency_std: per-channel statistics ``(C,)``.
       data_hash: hash of the training data (provenance, exported with the weights).
+      grid_shape: points per spatial axis of the training grid (the stepper itself is
+        shape-agnostic; this is the grid it was trained and validated on).
 
     Shapes:
       ``step(z)`` and ``tendency_fn(z)``: ``(batch, *spatial, C)`` -> ``(batch, *spatial, C)``.
@@ -80,6 +82,7 @@ class LearnedStepper(nnx.Module):
         tendency_mean=None,
         tendency_std=None,
         data_hash: str = "",
+        grid_shape: Sequence[int] | None = None,
     ):
         if dt <= 0:
             raise ValueError(f"dt: expected a positive time step, found {dt}")
@@ -107,6 +110,11 @@ class LearnedStepper(nnx.Module):
         self.tendency_mean = Stats(_vec(tendency_mean, c, 0.0, "tendency_mean"))
         self.tendency_std = Stats(_vec(tendency_std, c, 1.0, "tendency_std"))
         self.data_hash = str(data_hash)
+        self.grid_shape = None if grid_shape is None else tuple(int(n) for n in grid_shape)
+        if self.grid_shape is not None and len(self.grid_shape) != len(self.dx):
+            raise ValueError(
+                f"grid_shape: expected {len(self.dx)} entries (one per dx), found {self.grid_shape}"
+            )
 
     @staticmethod
     def _check_integrator(name: str) -> str:
@@ -171,4 +179,5 @@ class LearnedStepper(nnx.Module):
             "variables": list(self.variables),
             "units": self.units,
             "data_hash": self.data_hash,
+            "grid_shape": None if self.grid_shape is None else list(self.grid_shape),
         }
