@@ -1,1 +1,16 @@
 """Data layer (installed as ``sciml.datasets``): trajectory files, readers, data sources."""
+
+# --- data pipeline (A1) ---
+from sciml.datasets.device_prefetch import MeshPrefetcher as MeshPrefetcher
+from sciml.datasets.device_prefetch import batch_sharding as batch_sharding
+from sciml.datasets.device_prefetch import prefetch_to_mesh as prefetch_to_mesh
+from sciml.datasets.device_prefetch import to_global_array as to_global_array
+from sciml.datasets.loader import Loader as Loader
+from sciml.datasets.sources import ArraySource as ArraySource
+from sciml.datasets.sources import H5Source as H5Source
+from sciml.datasets.sources import XarraySource as XarraySource
+from sciml.datasets.stats import compute_stats as compute_stats
+from sciml.datasets.stats import load_stats as load_stats
+from sciml.datasets.stats import save_stats as save_stats
+from sciml.datasets.windows import TrajectoryWindows as TrajectoryWindows
+# --- end data pipeline (A1) ---

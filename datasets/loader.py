@@ -1,0 +1,253 @@
+"""Fixed-shape, seed-deterministic, resumable, process-sharded batches over a random-access source.
+
+The batch order is defined globally, independent of the number of processes::
+
+    epoch e: permutation_e = grain shuffle of range(len(source)) with seed (seed + e)
+    global batch b of epoch e = source[permutation_e[b G : (b + 1) G]]      (G = global_batch)
+
+and process ``p`` of ``P`` yields rows ``p L : (p + 1) L`` of every global batch
+(``L = G / P``), so concatenating the processes' batches in process order gives exactly the
+batch one process would yield. The whole index pipeline (shuffle, batch, shard, repeat) is a grain
+``MapDataset``: random access by step number, so the iterator state is one integer and resuming
+never replays data. Reading runs in grain's reader threads (in-process: on few cores this beats
+worker processes, and the sources are thread-safe).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import grain
+import numpy as np
+
+__all__ = ["Loader"]
+
+_STATE_VERSION = 1
+VALID_KEY = "valid"
+
+
+def _positive(value: Any, name: str, fix: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Loader: {name}: expected an integer >= 1, found {value!r}; {fix}")
+    return int(value)
+
+
+class _ReadRows:
+    """grain map: a batch of ``(record index, valid)`` rows -> stacked sample arrays."""
+
+    def __init__(self, source: Any, with_valid: bool):
+        self.source = source
+        self.with_valid = with_valid
+
+    def __call__(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        items = [self.source[int(i)] for i in rows[:, 0]]
+        batch = {k: np.stack([item[k] for item in items]) for k in items[0]}
+        if self.with_valid:
+            batch[VALID_KEY] = rows[:, 1].astype(bool)
+        return batch
+
+
+class _Rows:
+    """grain map_with_index: position in the (repeated) padded epoch -> (record index, valid)."""
+
+    def __init__(self, order: grain.MapDataset, n_records: int, epoch_rows: int):
+        self.order = order
+        self.n_records = n_records
+        self.epoch_rows = epoch_rows
+
+    def __call__(self, index: int, _: Any) -> np.ndarray:
+        epoch, j = divmod(index, self.epoch_rows)
+        # Rows past the end of the data (drop_remainder=False padding) repeat the epoch's first
+        # records and are marked invalid.
+        record = self.order[epoch * self.n_records + j % self.n_records]
+        return np.array([record, j < self.n_records], dtype=np.int64)
+
+
+class Loader:
+    """Batches of a random-access source, deterministic from ``seed`` and resumable.
+
+    Args:
+        source: any object with ``__len__``, ``__getitem__(i) -> dict[str, np.ndarray]`` (fixed
+            shapes) and ``element_spec`` (``ArraySource``, ``H5Source``, ``XarraySource``,
+            ``TrajectoryWindows``, ...).
+        global_batch: samples per step over all processes; must divide by ``process_count``.
+        seed: shuffling seed (an int in ``[0, 2**32)``); epoch ``e`` uses the permutation of
+            seed ``seed + e``.
+        shuffle: shuffle (``False``: source order, every epoch).
+        num_epochs: passes over the data; ``None`` repeats forever.
+        process_index, process_count: this process and the number of processes (default
+            ``jax.process_index()`` / ``jax.process_count()``).
+        drop_remainder: drop each epoch's last incomplete global batch. With ``False`` the last
+            batch is padded to full size with the epoch's first samples and every batch carries a
+            boolean ``"valid"`` array of shape ``(local_batch,)`` marking the real rows (use it
+            to weight evaluation metrics); shapes stay fixed either way.
+        num_threads: grain reader threads (``0`` reads in the calling thread).
+        prefetch: batches read ahead by the reader threads.
+
+    Each yielded batch is ``{key: (global_batch // process_count, *shape)}`` for every
+    ``key: (shape, dtype)`` of ``source.element_spec``.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        global_batch: int,
+        seed: int,
+        shuffle: bool = True,
+        num_epochs: int | None = None,
+        process_index: int | None = None,
+        process_count: int | None = None,
+        drop_remainder: bool = True,
+        num_threads: int = 2,
+        prefetch: int = 2,
+    ):
+        for attr in ("__len__", "__getitem__", "element_spec"):
+            if not hasattr(source, attr):
+                raise ValueError(
+                    f"Loader: source: expected an object with __len__, __getitem__ and "
+                    f"element_spec, found {type(source).__name__} without {attr}; wrap arrays "
+                    "in ArraySource"
+                )
+        if process_index is None or process_count is None:
+            import jax
+
+            process_index = jax.process_index() if process_index is None else process_index
+            process_count = jax.process_count() if process_count is None else process_count
+        self.process_count = _positive(process_count, "process_count", "pass the process count")
+        if not 0 <= int(process_index) < self.process_count:
+            raise ValueError(
+                f"Loader: process_index: expected 0 <= process_index < {self.process_count}, "
+                f"found {process_index}; pass this process's index"
+            )
+        self.process_index = int(process_index)
+        self.global_batch = _positive(global_batch, "global_batch", "pass e.g. global_batch=32")
+        if self.global_batch % self.process_count:
+            lower = self.global_batch // self.process_count * self.process_count
+            raise ValueError(
+                f"Loader: global_batch: expected a multiple of the process count "
+                f"{self.process_count}, found {self.global_batch}; use global_batch="
+                f"{max(lower, self.process_count)} or {lower + self.process_count}"
+            )
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"Loader: seed: expected an integer, found {seed!r}; pass seed=0")
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"Loader: seed: expected 0 <= seed < 2**32, found {seed}; pass seed=0")
+        self.seed = int(seed)
+        if num_epochs is not None:
+            num_epochs = _positive(num_epochs, "num_epochs", "pass num_epochs=None to repeat")
+        self.num_epochs = num_epochs
+        self.shuffle = bool(shuffle)
+        self.drop_remainder = bool(drop_remainder)
+        self.source = source
+        self.num_records = len(source)
+        spec = dict(source.element_spec)
+        if not self.drop_remainder and VALID_KEY in spec:
+            raise ValueError(
+                f"Loader: source: its key '{VALID_KEY}' clashes with the padding mask of "
+                "drop_remainder=False; rename the source key or pass drop_remainder=True"
+            )
+        self.local_batch = self.global_batch // self.process_count
+        if self.drop_remainder:
+            self._steps_per_epoch = self.num_records // self.global_batch
+        else:
+            self._steps_per_epoch = math.ceil(self.num_records / self.global_batch)
+        if self._steps_per_epoch == 0:
+            raise ValueError(
+                f"Loader: global_batch: expected at most the {self.num_records} samples of the "
+                f"source, found {self.global_batch}; lower global_batch or pass "
+                "drop_remainder=False"
+            )
+        self.num_threads = int(num_threads)
+        self.prefetch = int(prefetch)
+        self._dataset = self._build()
+        self._step = 0
+
+    def _build(self) -> grain.MapDataset:
+        n, g, p = self.num_records, self.global_batch, self.process_count
+        order = grain.MapDataset.range(n)
+        if self.shuffle:
+            order = order.shuffle(seed=self.seed)  # seed + epoch for later epochs
+        epoch_rows = self._steps_per_epoch * g
+        rows = grain.MapDataset.range(epoch_rows).map_with_index(_Rows(order, n, epoch_rows))
+        # Chunks of L rows; chunk c*P + q is process q's part of global batch c.
+        chunks = rows.batch(self.local_batch, drop_remainder=True, batch_fn=np.stack)
+        local = chunks[self.process_index :: p]
+        local = local.repeat(self.num_epochs)
+        return local.map(_ReadRows(self.source, with_valid=not self.drop_remainder))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Global batches per pass over the data."""
+        return self._steps_per_epoch
+
+    @property
+    def element_spec(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """``{key: ((local_batch, *shape), dtype)}`` of every yielded batch."""
+        spec = {
+            k: ((self.local_batch, *shape), np.dtype(dtype))
+            for k, (shape, dtype) in self.source.element_spec.items()
+        }
+        if not self.drop_remainder:
+            spec[VALID_KEY] = ((self.local_batch,), np.dtype(bool))
+        return spec
+
+    def __len__(self) -> int:
+        """Batches left to yield (``sys.maxsize`` when repeating forever)."""
+        return len(self._dataset) - self._step
+
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+        """Yield batches from the current position on; :meth:`get_state` follows consumption."""
+        remaining = self._dataset[self._step :]
+        if self.num_threads > 0:
+            options = grain.ReadOptions(
+                num_threads=self.num_threads, prefetch_buffer_size=max(self.prefetch, 1)
+            )
+            iterator = iter(remaining.to_iter_dataset(options))
+        else:
+            iterator = (remaining[i] for i in range(len(remaining)))
+        for batch in iterator:
+            self._step += 1
+            yield batch
+
+    def get_state(self) -> dict:
+        """JSON-serialisable position: the next step, its epoch and the settings it depends on."""
+        return {
+            "version": _STATE_VERSION,
+            "step": self._step,
+            "epoch": self._step // self._steps_per_epoch,
+            "seed": self.seed,
+            "global_batch": self.global_batch,
+            "num_records": self.num_records,
+            "shuffle": self.shuffle,
+            "drop_remainder": self.drop_remainder,
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Resume at the position recorded by :meth:`get_state` (any process count)."""
+        if not isinstance(state, dict) or "step" not in state:
+            raise ValueError(
+                f"Loader.set_state: expected a dict from Loader.get_state() with a 'step', found "
+                f"{type(state).__name__} {sorted(state) if isinstance(state, dict) else ''}; "
+                "pass the saved loader state"
+            )
+        for name in ("seed", "global_batch", "num_records", "shuffle", "drop_remainder"):
+            if name in state and state[name] != getattr(self, name):
+                raise ValueError(
+                    f"Loader.set_state: {name}: the state was saved with {state[name]!r}, found "
+                    f"{getattr(self, name)!r} in this loader; build the loader with the same "
+                    f"{name} (and the same data) to resume"
+                )
+        step = state["step"]
+        if (
+            isinstance(step, bool)
+            or not isinstance(step, int)
+            or not 0 <= step <= len(self._dataset)
+        ):
+            raise ValueError(
+                f"Loader.set_state: step: expected an integer in [0, {len(self._dataset)}], found "
+                f"{step!r}; pass the state saved by this run"
+            )
+        self._step = step
