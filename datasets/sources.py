@@ -1,4 +1,4 @@
-"""Random-access data sources: in-memory arrays, HDF5 datasets and xarray (netCDF/HDF5/zarr) files.
+"""Random-access data sources: in-memory arrays and HDF5 datasets (xarray files: ``xarray_sources``).
 
 A *source* is the unit the :class:`~sciml.datasets.Loader` batches: ``len(source)`` samples,
 ``source[i]`` returns one sample as a ``dict[str, np.ndarray]`` whose shapes and dtypes never
@@ -25,9 +25,8 @@ from typing import Any
 
 import h5py
 import numpy as np
-import xarray as xr
 
-__all__ = ["ArraySource", "H5Source", "XarraySource", "check_finite_sample"]
+__all__ = ["ArraySource", "H5Source", "check_finite_sample"]
 
 Spec = dict[str, tuple[tuple[int, ...], np.dtype]]
 
@@ -50,7 +49,7 @@ def check_finite_sample(array: np.ndarray, *, where: str, index: int) -> None:
     )
 
 
-def _check_numeric(dtype: np.dtype, *, where: str, real: bool = False) -> None:
+def check_numeric(dtype: np.dtype, *, where: str, real: bool = False) -> None:
     kinds = "biuf" if real else "biufc"
     if np.dtype(dtype).kind not in kinds:
         expected = "a real numeric dtype (bool/int/float)" if real else "a numeric dtype"
@@ -60,7 +59,7 @@ def _check_numeric(dtype: np.dtype, *, where: str, real: bool = False) -> None:
         )
 
 
-def _sample_index(index: Any, length: int, name: str) -> int:
+def sample_index(index: Any, length: int, name: str) -> int:
     try:
         i = operator.index(index)
     except TypeError:
@@ -103,7 +102,7 @@ class ArraySource:
         return self._length
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        i = _sample_index(index, self._length, "ArraySource")
+        i = sample_index(index, self._length, "ArraySource")
         return {k: v[i] for k, v in self._arrays.items()}
 
     @property
@@ -114,7 +113,7 @@ class ArraySource:
         return f"ArraySource(n={self._length}, spec={self.element_spec})"
 
 
-class _LazyHandle:
+class LazyHandle:
     """A per-process file handle opened on first use, guarded by a lock, dropped on pickling."""
 
     def __init__(self, opener):
@@ -135,8 +134,8 @@ class _LazyHandle:
         return self._lock
 
     def close(self) -> None:
-        if isinstance(self._opener, _InMemory):
-            return  # the caller's dataset: theirs to close
+        if not getattr(self._opener, "owns_handle", True):
+            return  # e.g. a caller's open dataset: theirs to close
         with self._lock:
             if self._handle is not None and self._pid == os.getpid():
                 self._handle.close()
@@ -150,7 +149,7 @@ class _LazyHandle:
         self.__init__(state["_opener"])
 
 
-def _check_file(path: str | os.PathLike, owner: str) -> str:
+def check_file(path: str | os.PathLike, owner: str) -> str:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(
@@ -207,7 +206,7 @@ class H5Source:
         check_finite: bool = True,
         ndim: int | Mapping[str, int] | None = None,
     ):
-        self.path = _check_file(path, "H5Source")
+        self.path = check_file(path, "H5Source")
         if isinstance(fields, str):
             fields = [fields]
         if isinstance(fields, Mapping):
@@ -239,7 +238,7 @@ class H5Source:
                         f"datasets in the file: {_list_h5_datasets(f)}; pass one of them in fields"
                     )
                 where = f"H5Source: '{self.path}' dataset '{name}'"
-                _check_numeric(obj.dtype, where=where)
+                check_numeric(obj.dtype, where=where)
                 if obj.ndim < 1:
                     raise ValueError(
                         f"{where}: expected rank >= 1 (axis 0 = samples), found a scalar; "
@@ -261,7 +260,7 @@ class H5Source:
             )
         self._length = next(iter(lengths.values()))
         self._spec = spec
-        self._handle = _LazyHandle(_H5Opener(self.path))
+        self._handle = LazyHandle(_H5Opener(self.path))
 
     def __len__(self) -> int:
         return self._length
@@ -271,7 +270,7 @@ class H5Source:
         return dict(self._spec)
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        i = _sample_index(index, self._length, f"H5Source('{self.path}')")
+        i = sample_index(index, self._length, f"H5Source('{self.path}')")
         with self._handle.lock:
             f = self._handle.get()
             out = {key: np.asarray(f[name][i]) for key, name in self.fields.items()}
@@ -292,185 +291,3 @@ class H5Source:
 
     def __repr__(self) -> str:
         return f"H5Source('{self.path}', fields={self.fields}, n={self._length})"
-
-
-def _find_zarr_engine(path: str, engine: str | None) -> str | None:
-    if engine is None and path.rstrip("/").endswith(".zarr"):
-        import importlib.util
-
-        if importlib.util.find_spec("zarr") is None:
-            raise ValueError(
-                f"'{path}': a zarr store needs the zarr package, found it not installed; "
-                "pip install zarr or convert the store to netCDF"
-            )
-        return "zarr"
-    return engine
-
-
-class _XarrayOpener:
-    """Picklable callable that opens a file lazily with xarray (no dask, no data read)."""
-
-    def __init__(self, path: str, engine: str | None):
-        self.path = path
-        self.engine = engine
-
-    def __call__(self) -> xr.Dataset:
-        try:
-            return xr.open_dataset(self.path, engine=self.engine, cache=False)
-        except (OSError, ValueError) as err:
-            raise ValueError(
-                f"'{self.path}': expected a netCDF/HDF5/zarr file xarray can open "
-                f"(engine={self.engine!r}), found an unreadable one ({str(err).splitlines()[0]}); "
-                "check the file or pass engine='h5netcdf' or 'netcdf4'"
-            ) from None
-
-
-class _InMemory:
-    """Holds an already-open xarray Dataset behind the same interface as the file opener."""
-
-    def __init__(self, dataset: xr.Dataset):
-        self.dataset = dataset
-
-    def __call__(self) -> xr.Dataset:
-        return self.dataset
-
-
-def open_xarray_lazily(
-    path_or_dataset: str | os.PathLike | xr.Dataset, engine: str | None, owner: str
-) -> tuple[_LazyHandle, xr.Dataset, str]:
-    """Return ``(handle, metadata_dataset, name)`` for a path or an open ``xr.Dataset``.
-
-    ``handle`` reopens the file lazily per process; ``metadata_dataset`` is open now for
-    validation (only metadata has been read) and ``name`` names the file in messages.
-    """
-    if isinstance(path_or_dataset, xr.Dataset):
-        ds = path_or_dataset
-        name = str(ds.encoding.get("source", "<in-memory dataset>"))
-        return _LazyHandle(_InMemory(ds)), ds, name
-    path = _check_file(path_or_dataset, owner)
-    opener = _XarrayOpener(path, _find_zarr_engine(path, engine))
-    try:
-        ds = opener()
-    except ValueError as err:
-        raise ValueError(f"{owner}: {err}") from None
-    handle = _LazyHandle(opener)
-    handle._handle, handle._pid = ds, os.getpid()
-    return handle, ds, path
-
-
-def check_variables(ds: xr.Dataset, variables: Sequence[str], name: str, owner: str) -> list[str]:
-    """Check ``variables`` exist in ``ds`` and are real numeric; return them as a list."""
-    if isinstance(variables, str):
-        variables = [variables]
-    variables = [str(v) for v in variables]
-    if not variables:
-        raise ValueError(
-            f"{owner}: '{name}': expected at least one variable, found none; "
-            f"pass some of {sorted(map(str, ds.data_vars))}"
-        )
-    for v in variables:
-        if v not in ds.variables:
-            raise ValueError(
-                f"{owner}: '{name}' has no variable '{v}'; variables found: "
-                f"{sorted(map(str, ds.data_vars))}; pass one of them"
-            )
-        _check_numeric(ds[v].dtype, where=f"{owner}: '{name}' variable '{v}'", real=True)
-    return variables
-
-
-def common_dims(
-    ds: xr.Dataset, variables: Sequence[str], required: Sequence[str], name: str, owner: str
-) -> tuple[str, ...]:
-    """The dims other than ``required`` shared by all ``variables``, in the first one's order."""
-    first = ds[variables[0]].dims
-    for v in variables:
-        dims = ds[v].dims
-        missing = [d for d in required if d not in dims]
-        if missing:
-            raise ValueError(
-                f"{owner}: '{name}' variable '{v}': expected dims including {tuple(required)}, "
-                f"found dims {tuple(dims)} (rank {len(dims)}); pass the dims that index samples "
-                "(sample_dim/time_dim) or choose another variable"
-            )
-        if set(dims) != set(first):
-            raise ValueError(
-                f"{owner}: '{name}' variable '{v}': expected the same dims as "
-                f"'{variables[0]}' {tuple(first)}, found {tuple(dims)}; stack only variables "
-                "defined on the same grid"
-            )
-    return tuple(d for d in first if d not in required)
-
-
-class XarraySource:
-    """Variables of a netCDF/HDF5/zarr file (or an ``xr.Dataset``) stacked as channels.
-
-    Args:
-        path_or_dataset: a file path (opened lazily with ``xr.open_dataset``) or an open
-            ``xr.Dataset`` (used as is; lazily backed datasets stay lazy).
-        variables: the variables to read; sample ``i`` of the source is
-            ``np.stack([ds[v][i] for v in variables], axis=-1)`` as float32, shape
-            ``(*spatial, C)`` where the spatial dims are the variables' other dims in the first
-            variable's file order and ``C = len(variables)``.
-        sample_dims: the dims that index samples; several (e.g. ``("sample", "time")``) are
-            flattened in C order, so every (sample, time) frame becomes one sample.
-        key: the key of the stacked array in each sample dict.
-        engine: xarray engine (``"h5netcdf"``, ``"netcdf4"``, ``"zarr"``); ``None`` lets xarray
-            choose (``.zarr`` stores use zarr when it is installed).
-        check_finite: check every sample read for NaN/Inf.
-    """
-
-    def __init__(
-        self,
-        path_or_dataset: str | os.PathLike | xr.Dataset,
-        variables: Sequence[str],
-        *,
-        sample_dims: Sequence[str] = ("sample",),
-        key: str = "x",
-        engine: str | None = None,
-        check_finite: bool = True,
-    ):
-        owner = "XarraySource"
-        self._handle, ds, self.name = open_xarray_lazily(path_or_dataset, engine, owner)
-        self.variables = check_variables(ds, variables, self.name, owner)
-        if isinstance(sample_dims, str):
-            sample_dims = (sample_dims,)
-        self.sample_dims = tuple(str(d) for d in sample_dims)
-        self.spatial_dims = common_dims(ds, self.variables, self.sample_dims, self.name, owner)
-        self._counts = tuple(int(ds.sizes[d]) for d in self.sample_dims)
-        self._length = int(np.prod(self._counts))
-        self.key = str(key)
-        self.check_finite = bool(check_finite)
-        shape = (*(int(ds.sizes[d]) for d in self.spatial_dims), len(self.variables))
-        self._spec: Spec = {self.key: (shape, np.dtype(np.float32))}
-
-    def __len__(self) -> int:
-        return self._length
-
-    @property
-    def element_spec(self) -> Spec:
-        return dict(self._spec)
-
-    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        i = _sample_index(index, self._length, f"XarraySource('{self.name}')")
-        where = dict(zip(self.sample_dims, np.unravel_index(i, self._counts)))
-        where = {d: int(v) for d, v in where.items()}
-        channels = []
-        with self._handle.lock:
-            ds = self._handle.get()
-            for v in self.variables:
-                da = ds[v].isel(where).transpose(*self.spatial_dims)
-                channels.append(np.asarray(da.values, dtype=np.float32))
-        if self.check_finite:
-            for v, c in zip(self.variables, channels):
-                check_finite_sample(c, where=f"{self.name} variable '{v}'", index=i)
-        return {self.key: np.stack(channels, axis=-1)}
-
-    def close(self) -> None:
-        """Close this process's file handle (it reopens on the next read)."""
-        self._handle.close()
-
-    def __repr__(self) -> str:
-        return (
-            f"XarraySource('{self.name}', variables={self.variables}, "
-            f"sample_dims={self.sample_dims}, n={self._length})"
-        )

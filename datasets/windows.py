@@ -19,14 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from sciml.datasets.sources import (
-    Spec,
-    _sample_index,
-    check_finite_sample,
-    check_variables,
-    common_dims,
-    open_xarray_lazily,
-)
+from sciml.datasets.sources import Spec, check_finite_sample, sample_index
+from sciml.datasets.xarray_sources import check_variables, common_dims, open_xarray_lazily
 
 __all__ = ["TrajectoryWindows"]
 
@@ -112,7 +106,7 @@ class TrajectoryWindows:
 
     def locate(self, index: int) -> tuple[int, int]:
         """Return ``(trajectory, first_frame)`` of window ``index``."""
-        i = _sample_index(index, len(self), f"TrajectoryWindows('{self.name}')")
+        i = sample_index(index, len(self), f"TrajectoryWindows('{self.name}')")
         sample, w = divmod(i, self.windows_per_trajectory)
         return sample, w * self.stride
 
