@@ -1,0 +1,262 @@
+"""Generate a trajectory file from a registered classical solver (the engine of ``sciml simulate``).
+
+Samples are simulated in batches and each batch in time segments; every segment is written to the
+file as soon as it is computed, so memory is bounded by one segment (``batch x frames x grid``),
+not by the data set. Sample ``i`` starts from the initial condition drawn with
+``jax.random.fold_in(jax.random.key(seed), i)``, so the file depends only on the seed and the
+physical settings, not on the batch size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from sciml.datasets.trajectory_file import TrajectoryWriter
+from sciml.solvers.grid import Grid
+from sciml.solvers.rollout import BlowUpError, rollout
+from tqdm import tqdm
+
+__all__ = ["SimulationBlowUpError", "parse_param_value", "resolve_params", "simulate_to_file"]
+
+_SEGMENT_BYTES = 128 * 2**20  # memory budget of one simulated segment (float32)
+
+
+class SimulationBlowUpError(BlowUpError, ValueError):
+    """A simulation produced NaN/Inf; the message names the sample, the step and the time.
+
+    It is both a :class:`sciml.solvers.BlowUpError` and a ``ValueError`` so that the CLI
+    reports it as one line.
+    """
+
+
+def parse_param_value(text: str) -> Any:
+    """``--set`` value text -> int, float, bool or str (``"1e-3"`` -> 0.001, ``"true"`` -> True)."""
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def _param_default(value: Any) -> Any:
+    return value.default if hasattr(value, "default") else value
+
+
+def resolve_params(spec: Any, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Defaults of ``spec.params`` updated with ``overrides``, checked by ``spec.validate``.
+
+    Unknown names are refused with the list of valid ones.
+    """
+    defaults = {name: _param_default(v) for name, v in dict(spec.params).items()}
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        valid = ", ".join(sorted(defaults)) or "none"
+        raise ValueError(
+            f"--set {unknown[0]}: unknown parameter of {spec.name}; valid parameters: {valid}"
+        )
+    params = {**defaults, **overrides}
+    checked = spec.validate(params)
+    return dict(checked) if isinstance(checked, Mapping) else params
+
+
+def _resolve_grid(
+    spec: Any, grid_shape: Sequence[int] | None, length: Sequence[float] | None
+) -> Grid:
+    default = spec.default_grid
+    if isinstance(default, Grid):
+        shape, dlength, boundary = default.shape, default.length, default.boundary
+    else:
+        shape, dlength = default[0], default[1]
+        boundary = tuple(getattr(spec, "boundaries", ("periodic",)))[0]
+    shape = tuple(int(n) for n in np.atleast_1d(shape))
+    ndim = int(getattr(spec, "ndim", len(shape)))
+    if grid_shape:
+        grid_shape = [int(n) for n in grid_shape]
+        if len(grid_shape) == 1:
+            grid_shape = grid_shape * ndim
+        if len(grid_shape) != ndim or min(grid_shape) < 2:
+            raise ValueError(
+                f"--grid: {spec.name} is {ndim}-D, expected {ndim} point counts >= 2 (or one for all "
+                f"axes), found {grid_shape}; e.g. --grid {' '.join(map(str, shape))}"
+            )
+        shape = tuple(grid_shape)
+    dlength = tuple(float(v) for v in np.broadcast_to(np.atleast_1d(dlength), (ndim,)))
+    if length is not None:
+        dlength = tuple(float(v) for v in np.broadcast_to(np.atleast_1d(length), (ndim,)))
+    return Grid(shape, dlength, boundary=boundary)
+
+
+def _blow_up_check(chunk: np.ndarray, sample0: int, frame0: int, save_every: int, dt: float, path):
+    finite = np.isfinite(chunk.reshape(chunk.shape[0], chunk.shape[1], -1)).all(axis=-1)
+    if finite.all():
+        return
+    bad = np.argwhere(~finite)
+    b, f = bad[np.argmin(bad[:, 1])]
+    step = (frame0 + int(f)) * save_every
+    raise SimulationBlowUpError(
+        f"simulation blew up: sample {sample0 + int(b)} is NaN/Inf by step {step} "
+        f"(t = {step * dt:.6g}); nothing was written to {path}; reduce --dt (now {dt:g}) or "
+        "check the parameters"
+    )
+
+
+def simulate_to_file(
+    equation: str | Any,
+    path: str,
+    *,
+    n_samples: int = 1,
+    n_steps: int = 100,
+    save_every: int = 1,
+    grid_shape: Sequence[int] | None = None,
+    length: Sequence[float] | None = None,
+    dt: float | None = None,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    batch_size: int | None = None,
+    frames_per_segment: int | None = None,
+    dtype: str = "float32",
+) -> str:
+    """Simulate ``n_samples`` trajectories of a registered equation and write a trajectory file.
+
+    Args:
+      equation: a registry name (see ``sciml.solvers.EQUATIONS``) or an ``EquationSpec``.
+      path: output netCDF4/HDF5 file; refused if it exists unless ``overwrite``.
+      n_samples: number of trajectories.
+      n_steps: solver steps per trajectory (a multiple of ``save_every``).
+      save_every: keep one frame every ``save_every`` steps; the file holds
+        ``n_steps // save_every + 1`` frames (frame 0 is the initial condition).
+      grid_shape: points per axis (one value applies to all axes); default: the spec's grid.
+      length: domain length per axis; default: the spec's.
+      dt: solver time step; default: the spec's ``default_dt``. Checked against the solver's
+        stability limit when the step provides ``check_dt``.
+      seed: PRNG seed of the initial conditions (sample ``i`` uses ``fold_in(key(seed), i)``).
+      params: equation parameters overriding the defaults (validated by the spec).
+      batch_size, frames_per_segment: memory control (default: ~128 MB per segment).
+
+    Returns:
+      the path written. The file appears only when complete; a blow-up (NaN/Inf) raises
+      :class:`SimulationBlowUpError` naming the sample, step and time, and writes nothing.
+    """
+    if isinstance(equation, str):
+        from sciml.solvers.registry import get_equation
+
+        spec = get_equation(equation)
+    else:
+        spec = equation
+    for name, value, low in (
+        ("--samples", n_samples, 1),
+        ("--steps", n_steps, 1),
+        ("--save-every", save_every, 1),
+    ):
+        if int(value) != value or value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, found {value}")
+    if n_steps % save_every:
+        raise ValueError(
+            f"--steps: expected a multiple of --save-every ({save_every}), found {n_steps}; "
+            f"e.g. --steps {max(save_every, n_steps - n_steps % save_every)}"
+        )
+    params = resolve_params(spec, params)
+    grid = _resolve_grid(spec, grid_shape, length)
+    dt = float(spec.default_dt if dt is None else dt)
+    if not math.isfinite(dt) or dt <= 0:
+        raise ValueError(f"--dt: expected a time step > 0, found {dt}; e.g. --dt {spec.default_dt}")
+    step = spec.make_step(grid, dt, **params)
+
+    channels = tuple(spec.channels)
+    n_frames = n_steps // save_every + 1
+    cells = int(np.prod(grid.shape)) * len(channels)
+    if batch_size is None:
+        batch_size = max(1, min(n_samples, _SEGMENT_BYTES // (16 * 4 * cells)))
+    batch_size = int(min(batch_size, n_samples))
+    if frames_per_segment is None:
+        frames_per_segment = max(1, _SEGMENT_BYTES // (4 * cells * batch_size))
+    frames_per_segment = int(min(frames_per_segment, n_frames - 1)) if n_frames > 1 else 1
+
+    from sciml import __version__
+
+    units = dict(getattr(spec, "units", {}) or {})
+    attrs = {
+        "title": f"{spec.name} trajectories simulated by sciml",
+        "equation": spec.name,
+        "description": str(getattr(spec, "description", "")),
+        "parameters": json.dumps(params, sort_keys=True, default=str),
+        **{
+            f"param_{k}": v
+            for k, v in sorted(params.items())
+            if isinstance(v, (int, float, str, bool))
+        },
+        "dt": dt,
+        "save_every": int(save_every),
+        "dt_save": dt * save_every,
+        "n_steps": int(n_steps),
+        "solver": str(getattr(spec, "solver", type(step).__name__)),
+        "sciml_version": __version__,
+        "seed": int(seed),
+        "initial_condition_keys": "jax.random.fold_in(jax.random.key(seed), sample)",
+        "units_note": "; ".join(f"{k}: {v}" for k, v in sorted(units.items())),
+    }
+    times = np.arange(n_frames, dtype=np.float64) * dt * save_every
+    key = jax.random.key(int(seed))
+
+    def advance(z, n_saved):
+        return rollout(step, z, n_saved * save_every, save_every=save_every, check_finite=False)
+
+    advance_jit = jax.jit(advance, static_argnums=1)
+    bar = tqdm(
+        total=n_samples * n_steps,
+        desc=f"simulate {spec.name}",
+        unit="step",
+        unit_scale=True,
+        disable=not sys.stderr.isatty(),
+    )
+    with (
+        bar,
+        TrajectoryWriter(
+            path,
+            fields=channels,
+            n_samples=n_samples,
+            times=times,
+            grid=grid,
+            units=units,
+            attrs=attrs,
+            overwrite=overwrite,
+            dtype=dtype,
+        ) as writer,
+    ):
+        for start in range(0, n_samples, batch_size):
+            count = min(batch_size, n_samples - start)
+            ics = [
+                spec.initial_condition(grid, 1, key=jax.random.fold_in(key, start + i), **params)
+                for i in range(count)
+            ]
+            state = jax.numpy.concatenate(ics, axis=0)
+            if hasattr(step, "check_dt"):
+                try:
+                    step.check_dt(state)
+                except ValueError as err:
+                    raise ValueError(f"--dt {dt:g}: {err}") from None
+            first = np.asarray(state)[:, None]
+            _blow_up_check(first, start, 0, save_every, dt, path)
+            writer.write(first, sample_start=start, time_start=0)
+            frame = 1
+            while frame < n_frames:
+                n_saved = min(frames_per_segment, n_frames - frame)
+                traj = advance_jit(state, n_saved)
+                chunk = np.asarray(traj[:, 1:])
+                _blow_up_check(chunk, start, frame, save_every, dt, path)
+                writer.write(chunk, sample_start=start, time_start=frame)
+                state = traj[:, -1]
+                frame += n_saved
+                bar.update(count * n_saved * save_every)
+    return writer.path

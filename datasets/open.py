@@ -1,0 +1,75 @@
+"""Open any supported trajectory file in the common xarray form, detecting its layout.
+
+Supported: sciml trajectory files (``sciml simulate``), PDEBench (all its HDF5 layouts), The Well
+and jax-cfd netCDF. Every reader returns an ``xarray.Dataset`` with dims
+``(sample, time, x[, y[, z]])``, one variable per field (vector fields split per component),
+coordinates with units where the source has them, and the source's attributes; values stay on
+disk until indexed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import xarray as xr
+from sciml.datasets.lazy_h5 import check_hdf5_file, decode_attr
+from sciml.datasets.read_jaxcfd import is_jaxcfd_attrs, read_jaxcfd
+from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
+from sciml.datasets.read_well import is_well_file, read_well
+from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
+
+__all__ = ["LAYOUTS", "detect_layout", "open_trajectories"]
+
+LAYOUTS = {
+    "sciml": f"sciml trajectory file (root attribute sciml_format = {FORMAT_NAME!r})",
+    "pdebench": "PDEBench ('tensor' | 'density'+'Vx' | seed groups '0000/data' | 'velocity'+'particles')",
+    "well": "The Well ('dimensions' + 't0_fields'/'t1_fields'/'t2_fields')",
+    "jax-cfd": "jax-cfd netCDF (attributes physics_config_str/stable_time_step or 'u' with 'offset')",
+}
+
+
+def detect_layout(path: str | os.PathLike) -> str:
+    """Name of the layout of ``path`` (a key of :data:`LAYOUTS`); error lists what was found."""
+    path = check_hdf5_file(path)
+    with h5py.File(path, "r") as f:
+        attrs = {k: decode_attr(v) for k, v in f.attrs.items()}
+        if attrs.get("sciml_format") == FORMAT_NAME:
+            return "sciml"
+        if is_well_file(f):
+            return "well"
+        if detect_pdebench_layout(f) is not None:
+            return "pdebench"
+        variables = {k: dict(v.attrs) for k, v in f.items() if isinstance(v, h5py.Dataset)}
+        if is_jaxcfd_attrs(attrs, variables):
+            return "jax-cfd"
+        keys = sorted(f.keys())
+    tried = "; ".join(LAYOUTS.values())
+    raise ValueError(
+        f"{path}: unknown trajectory layout: found keys {keys} and attributes {sorted(attrs)}; "
+        f"layouts tried: {tried}"
+    )
+
+
+def open_trajectories(
+    path: str | os.PathLike, *, layout: str | None = None, engine: str | None = None
+) -> xr.Dataset:
+    """Open a trajectory file lazily as ``(sample, time, x[, y[, z]])`` variables.
+
+    Args:
+      path: a sciml, PDEBench, The Well or jax-cfd file.
+      layout: force a layout (a key of :data:`LAYOUTS`) instead of detecting it.
+      engine: xarray engine for the netCDF layouts (sciml, jax-cfd): ``"h5netcdf"`` (default)
+        or ``"netcdf4"``.
+    """
+    if layout is None:
+        layout = detect_layout(path)
+    elif layout not in LAYOUTS:
+        raise ValueError(f"layout: expected one of {sorted(LAYOUTS)}, found {layout!r}")
+    if layout == "sciml":
+        return read_trajectories(path, engine=engine)
+    if layout == "pdebench":
+        return read_pdebench(path)
+    if layout == "well":
+        return read_well(path)
+    return read_jaxcfd(path, engine=engine)
