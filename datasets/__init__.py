@@ -14,3 +14,18 @@ from sciml.datasets.stats import save_stats as save_stats
 from sciml.datasets.windows import TrajectoryWindows as TrajectoryWindows
 from sciml.datasets.xarray_sources import XarraySource as XarraySource
 # --- end data pipeline (A1) ---
+
+# --- trajectory files and readers (C) ---
+# isort: split
+from sciml.datasets.generate import SimulationBlowUpError as SimulationBlowUpError
+from sciml.datasets.generate import simulate_to_file as simulate_to_file
+from sciml.datasets.open import LAYOUTS as LAYOUTS
+from sciml.datasets.open import detect_layout as detect_layout
+from sciml.datasets.open import open_trajectories as open_trajectories
+from sciml.datasets.read_jaxcfd import read_jaxcfd as read_jaxcfd
+from sciml.datasets.read_pdebench import read_pdebench as read_pdebench
+from sciml.datasets.read_well import read_well as read_well
+from sciml.datasets.trajectory_file import TrajectoryWriter as TrajectoryWriter
+from sciml.datasets.trajectory_file import read_trajectories as read_trajectories
+from sciml.datasets.trajectory_file import write_trajectories as write_trajectories
+# --- end trajectory files and readers (C) ---

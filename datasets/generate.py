@@ -77,7 +77,7 @@ def _resolve_grid(
         shape, dlength, boundary = default.shape, default.length, default.boundary
     else:
         shape, dlength = default[0], default[1]
-        boundary = tuple(getattr(spec, "boundaries", ("periodic",)))[0]
+        boundary = next(iter(getattr(spec, "boundaries", ("periodic",))))
     shape = tuple(int(n) for n in np.atleast_1d(shape))
     ndim = int(getattr(spec, "ndim", len(shape)))
     if grid_shape:
