@@ -159,8 +159,8 @@ class LearnedStepper(nnx.Module):
         self.check_state(z)
         if getattr(self.tendency, "boundary", "periodic") == "ghost":
             z = self._ghost(z)
-        zn = (z - self.state_mean.value) / self.state_std.value
-        return self.tendency(zn) * self.tendency_std.value + self.tendency_mean.value
+        zn = (z - self.state_mean[...]) / self.state_std[...]
+        return self.tendency(zn) * self.tendency_std[...] + self.tendency_mean[...]
 
     def step(self, z: jax.Array) -> jax.Array:
         """One step of the chosen integrator: ``(batch, *spatial, C)`` -> same."""
@@ -181,3 +181,101 @@ class LearnedStepper(nnx.Module):
             "data_hash": self.data_hash,
             "grid_shape": None if self.grid_shape is None else list(self.grid_shape),
         }
+
+
+NETWORKS = ("tendency", "resnet", "unet")
+
+
+def build_tendency_network(
+    network: str,
+    channels: int,
+    *,
+    ndim: int,
+    boundary: str = "periodic",
+    rngs: nnx.Rngs,
+    **kwargs: Any,
+) -> nnx.Module:
+    """G from the zoo: ``"tendency"`` (conv -> f -> conv, :class:`sciml.nn.Tendency`), ``"resnet"``
+    (:class:`sciml.nn.resnet.ResNet`) or ``"unet"`` (:class:`sciml.nn.unet.UNet`).
+
+    ``kwargs`` go to the network (``width``, ``kernel_size``, ``depth``/``num_blocks``,
+    ``activation``...). The ResNet and U-Net pad with ``boundary`` (``"periodic"`` or ``"zero"``).
+    """
+    if network == "tendency":
+        from sciml.nn import Tendency
+
+        return Tendency(channels, ndim=ndim, boundary=boundary, rngs=rngs, **kwargs)
+    if network == "resnet":
+        from sciml.nn.resnet import ResNet
+
+        net = ResNet(channels, channels, ndim=ndim, boundary=boundary, rngs=rngs, **kwargs)
+    elif network == "unet":
+        from sciml.nn.unet import UNet
+
+        kwargs.setdefault("norm", "none")
+        net = UNet(channels, channels, ndim=ndim, boundary=boundary, rngs=rngs, **kwargs)
+    else:
+        raise ValueError(f"network: expected one of {list(NETWORKS)}, found {network!r}")
+    if boundary == "ghost":
+        raise ValueError(
+            f"network: {network!r} has no ghost-cell mode; use network='tendency' with "
+            "boundary='ghost' for non-periodic data"
+        )
+    net.boundary = boundary
+    return net
+
+
+def make_learned_stepper(
+    *,
+    variables: Sequence[str] = ("u",),
+    dx: Sequence[float],
+    dt: float,
+    integrator: str = "euler",
+    boundary: str = "periodic",
+    boundary_value: float = 0.0,
+    network: str = "tendency",
+    network_kwargs: dict[str, Any] | None = None,
+    network_boundary: str | None = None,
+    units: dict[str, str] | None = None,
+    state_mean=None,
+    state_std=None,
+    tendency_mean=None,
+    tendency_std=None,
+    data_hash: str = "",
+    grid_shape: Sequence[int] | None = None,
+    rngs: nnx.Rngs,
+) -> LearnedStepper:
+    """Build a :class:`LearnedStepper` from plain (config/JSON) values.
+
+    This is the model builder the training loop's config names (``model.name:
+    "sciml.stepper.model:make_learned_stepper"``), so ``sciml.train.restore_model(run_dir)``
+    rebuilds the same stepper. ``network_boundary`` defaults to ``"periodic"`` for periodic data
+    and ``"ghost"`` otherwise.
+    """
+    ndim = len(np.atleast_1d(dx))
+    if network_boundary is None:
+        network_boundary = "periodic" if boundary == "periodic" else "ghost"
+    g = build_tendency_network(
+        network,
+        len(tuple(variables)),
+        ndim=ndim,
+        boundary=network_boundary,
+        rngs=rngs,
+        **dict(network_kwargs or {}),
+    )
+    return LearnedStepper(
+        g,
+        dt=dt,
+        integrator=integrator,
+        dx=dx,
+        boundary=boundary,
+        boundary_value=boundary_value,
+        variables=variables,
+        units=units,
+        state_mean=state_mean,
+        state_std=state_std,
+        tendency_mean=tendency_mean,
+        tendency_std=tendency_std,
+        data_hash=data_hash,
+        grid_shape=grid_shape,
+    )

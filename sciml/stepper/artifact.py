@@ -1,0 +1,340 @@
+"""Exported learned steppers: one pickle-free HDF5 file that any language can read.
+
+Layout (format ``sciml-stepper``, version 1; every array float32, little-endian, C order)::
+
+    /                         attrs: format = "sciml-stepper", format_version = 1,
+                                     metadata = JSON text (see below)
+    /normalization/state_mean     (C,)   z_n = (z - state_mean) / state_std
+    /normalization/state_std      (C,)
+    /normalization/tendency_mean  (C,)   dz/dt = tendency_std * G(z_n) + tendency_mean
+    /normalization/tendency_std   (C,)
+    /tendency/conv_0/kernel       (*kernel_size, C_in, C_out)   spatial axes x[, y[, z]], then in, out
+    /tendency/conv_0/bias         (C_out,)                      (absent when use_bias is false)
+    /tendency/conv_1/...          one group per convolution, applied in index order
+
+``metadata`` JSON keys: ``dt`` (time units), ``integrator`` (euler | rk2 | ssprk3 | rk4), ``dx``
+(per axis, length units), ``grid_shape`` (points per axis, or null), ``boundary`` (periodic |
+dirichlet | neumann), ``boundary_value``, ``variables`` (channel names), ``units`` (per variable,
+plus ``x`` and ``t``), ``data_hash``, ``sciml_version`` and ``architecture``:
+``{"kind": "tendency", "channels", "out_channels", "width", "kernel_size", "depth", "ndim",
+"activation", "boundary" (network padding: periodic | zero | reflect | ghost), "use_bias"}``.
+
+Evaluation (``tendency`` and ``step`` of :class:`LoadedStepper`): each convolution is the
+cross-correlation ``y[i] = bias + sum_j x_pad[i + j] @ kernel[j]`` over a field padded by
+``kernel_size // 2`` cells per side (wrap for periodic, zeros, mirror without edge repeat for
+reflect); the activation goes between convolutions. With network boundary ``ghost``, ``depth *
+(kernel_size // 2)`` ghost cells are filled from the physical boundary first (cell-centred:
+Dirichlet ``2 g - mirror``, Neumann ``mirror``). The step is the named explicit Runge-Kutta method.
+
+This module imports no JAX at import time: :func:`load_stepper` works in processes without JAX.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sciml.stepper import numpy_eval
+
+FORMAT = "sciml-stepper"
+FORMAT_VERSION = 1
+_NORM_KEYS = ("state_mean", "state_std", "tendency_mean", "tendency_std")
+_ARCH_KEYS = (
+    "kind",
+    "channels",
+    "out_channels",
+    "width",
+    "kernel_size",
+    "depth",
+    "ndim",
+    "activation",
+    "boundary",
+    "use_bias",
+)
+
+
+class ArtifactError(ValueError):
+    """The file is not a valid sciml stepper artifact (the message names the file and the field)."""
+
+
+def _atomic_h5(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return tmp
+
+
+def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a trained ``LearnedStepper`` whose G is a ``sciml.nn.Tendency`` to ``path`` (HDF5).
+
+    The write is atomic (temporary file, then rename). Returns the path.
+    """
+    from sciml import __version__
+    from sciml.nn import Tendency
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"{path}: output exists; pass overwrite=True (CLI: --overwrite) or choose another --out"
+        )
+    g = stepper.tendency
+    if not isinstance(g, Tendency):
+        raise ValueError(
+            f"export: the HDF5 artifact holds the conv -> f -> conv family (sciml.nn.Tendency), found "
+            f"{type(g).__name__}; use format 'jax-export' for other tendency networks"
+        )
+    first = g.convs[0].conv
+    arch = {
+        "kind": "tendency",
+        "channels": int(first.in_features),
+        "out_channels": int(g.convs[-1].conv.out_features),
+        "width": int(first.out_features) if g.depth > 1 else int(first.in_features),
+        "kernel_size": int(g.kernel_size),
+        "depth": int(g.depth),
+        "ndim": int(g.ndim),
+        "activation": g.activation_name,
+        "boundary": g.boundary,
+        "use_bias": first.bias is not None,
+    }
+    meta = dict(stepper.metadata())
+    meta["architecture"] = arch
+    meta["sciml_version"] = __version__
+    tmp = _atomic_h5(path)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["metadata"] = json.dumps(meta, sort_keys=True)
+            norm = f.create_group("normalization")
+            for k in _NORM_KEYS:
+                norm.create_dataset(k, data=np.asarray(getattr(stepper, k)[...], np.float32))
+            tg = f.create_group("tendency")
+            for i, c in enumerate(g.convs):
+                grp = tg.create_group(f"conv_{i}")
+                grp.create_dataset("kernel", data=np.asarray(c.conv.kernel[...], np.float32))
+                if c.conv.bias is not None:
+                    grp.create_dataset("bias", data=np.asarray(c.conv.bias[...], np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+class LoadedStepper:
+    """A learned stepper evaluated with NumPy only (returned by :func:`load_stepper`).
+
+    Attributes:
+      state_shape: shape of one state ``(*grid_shape, C)`` (``None`` entries when the grid is free).
+      dt, dx, boundary, boundary_value, variables, units, integrator, metadata.
+
+    Methods take one state ``(*spatial, C)`` or a batch ``(batch, *spatial, C)`` (float32/64 NumPy).
+    """
+
+    def __init__(self, path: Path, meta: dict, norm: dict[str, np.ndarray], kernels, biases):
+        self.path = path
+        self.metadata = meta
+        self.architecture = meta["architecture"]
+        self._norm = norm
+        self._kernels = kernels
+        self._biases = biases
+        self.dt = float(meta["dt"])
+        self.dx = tuple(float(d) for d in meta["dx"])
+        self.integrator = meta["integrator"]
+        self.boundary = meta["boundary"]
+        self.boundary_value = float(meta.get("boundary_value", 0.0))
+        self.variables = tuple(meta["variables"])
+        self.units = dict(meta.get("units", {}))
+        grid = meta.get("grid_shape")
+        self.grid_shape = None if grid is None else tuple(int(n) for n in grid)
+        spatial = self.grid_shape or (None,) * len(self.dx)
+        self.state_shape = (*spatial, len(self.variables))
+        self._halo = self.architecture["depth"] * (self.architecture["kernel_size"] // 2)
+
+    def __repr__(self) -> str:
+        return (
+            f"LoadedStepper({self.path.name}: variables={list(self.variables)}, state_shape="
+            f"{self.state_shape}, dt={self.dt}, dx={self.dx}, integrator={self.integrator!r}, "
+            f"boundary={self.boundary!r})"
+        )
+
+    def _batched(self, z: np.ndarray) -> tuple[np.ndarray, bool]:
+        z = np.asarray(z)
+        nd = len(self.dx)
+        if z.ndim == nd + 1:
+            z, single = z[None], True
+        elif z.ndim == nd + 2:
+            single = False
+        else:
+            raise ValueError(
+                f"state: expected shape {self.state_shape} or (batch, *{self.state_shape}), found {z.shape}"
+            )
+        want = self.state_shape
+        if z.shape[-1] != want[-1] or any(
+            w is not None and w != s for w, s in zip(want[:-1], z.shape[1:-1])
+        ):
+            raise ValueError(
+                f"state: expected shape {self.state_shape} (or with a leading batch axis), found "
+                f"{z.shape[1:]}; the stepper was trained on this grid"
+            )
+        if not np.issubdtype(z.dtype, np.floating):
+            z = z.astype(np.float32)
+        return z, single
+
+    def _tendency(self, z: np.ndarray) -> np.ndarray:
+        arch = self.architecture
+        dtype = z.dtype
+        if arch["boundary"] == "ghost":
+            z = numpy_eval.fill_ghost(z, self._halo, self.boundary, self.boundary_value)
+        zn = (z - self._norm["state_mean"].astype(dtype)) / self._norm["state_std"].astype(dtype)
+        kernels = [k.astype(dtype) for k in self._kernels]
+        biases = [None if b is None else b.astype(dtype) for b in self._biases]
+        g = numpy_eval.tendency(zn, kernels, biases, arch["activation"], arch["boundary"])
+        return g * self._norm["tendency_std"].astype(dtype) + self._norm["tendency_mean"].astype(
+            dtype
+        )
+
+    def tendency(self, z: np.ndarray) -> np.ndarray:
+        """dz/dt = G_phys(z) (state units per time unit), same shape as ``z``."""
+        zb, single = self._batched(z)
+        out = self._tendency(zb)
+        return out[0] if single else out
+
+    def step(self, z: np.ndarray, dt: float | None = None) -> np.ndarray:
+        """One step of the exported integrator (``dt`` defaults to the trained one)."""
+        zb, single = self._batched(z)
+        out = numpy_eval.NUMPY_INTEGRATORS[self.integrator](
+            self._tendency, zb, self.dt if dt is None else dt
+        )
+        return out[0] if single else out
+
+    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+        """Right-hand side for ``scipy.integrate.solve_ivp``: ``y`` is one flattened state."""
+        if self.grid_shape is None:
+            raise ValueError(
+                "rhs: the artifact has no grid_shape, so a flat state cannot be reshaped; "
+                "call tendency(z) with a shaped state instead"
+            )
+        y = np.asarray(y)
+        expected = int(np.prod(self.state_shape))
+        if y.size != expected:
+            raise ValueError(
+                f"rhs: expected a flat state of {expected} values {self.state_shape}, found {y.size}"
+            )
+        return self.tendency(y.reshape(self.state_shape)).reshape(-1)
+
+
+def _fail(path: Path, what: str) -> ArtifactError:
+    return ArtifactError(f"{path}: not a valid sciml stepper artifact: {what}")
+
+
+def load_stepper(path: str | os.PathLike) -> LoadedStepper:
+    """Load an artifact written by ``sciml export`` / :func:`export_stepper`; NumPy only.
+
+    Reads numeric datasets and JSON text only: no pickle, no code execution. Any inconsistency
+    (format, version, missing arrays, shapes that disagree with the architecture) raises
+    :class:`ArtifactError` naming the file and the field.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no such stepper artifact; export one with `sciml export RUN_DIR --out {path}`"
+        )
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise _fail(path, f"cannot open as HDF5 ({err})") from None
+    with f:
+        fmt = f.attrs.get("format")
+        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        if fmt != FORMAT:
+            raise _fail(path, f"attribute 'format' expected {FORMAT!r}, found {fmt!r}")
+        version = f.attrs.get("format_version")
+        if version is None or int(version) != FORMAT_VERSION:
+            raise _fail(
+                path,
+                f"format_version expected {FORMAT_VERSION}, found {version}; re-export with this sciml",
+            )
+        try:
+            meta = json.loads(f.attrs["metadata"])
+        except (KeyError, json.JSONDecodeError, TypeError) as err:
+            raise _fail(path, f"attribute 'metadata' is missing or not JSON ({err})") from None
+        for k in ("dt", "dx", "integrator", "boundary", "variables", "architecture"):
+            if k not in meta:
+                raise _fail(path, f"metadata has no {k!r}")
+        arch = meta["architecture"]
+        missing = [k for k in _ARCH_KEYS if k not in arch]
+        if missing:
+            raise _fail(path, f"architecture is missing {missing}")
+        if arch["kind"] != "tendency":
+            raise _fail(path, f"architecture kind expected 'tendency', found {arch['kind']!r}")
+        if arch["activation"] not in numpy_eval.NUMPY_ACTIVATIONS:
+            raise _fail(
+                path,
+                f"activation {arch['activation']!r} is not one of {sorted(numpy_eval.NUMPY_ACTIVATIONS)}",
+            )
+        if meta["integrator"] not in numpy_eval.NUMPY_INTEGRATORS:
+            raise _fail(
+                path,
+                f"integrator {meta['integrator']!r} is not one of {sorted(numpy_eval.NUMPY_INTEGRATORS)}",
+            )
+        if arch["boundary"] not in ("periodic", "zero", "reflect", "ghost"):
+            raise _fail(path, f"network boundary {arch['boundary']!r} unknown")
+        if meta["boundary"] not in ("periodic", "dirichlet", "neumann"):
+            raise _fail(path, f"boundary {meta['boundary']!r} unknown")
+        c = len(meta["variables"])
+        if arch["channels"] != c or arch["out_channels"] != c:
+            raise _fail(
+                path,
+                f"architecture has {arch['channels']} in / {arch['out_channels']} out channels "
+                f"but {c} variables",
+            )
+        if len(meta["dx"]) != arch["ndim"]:
+            raise _fail(path, f"dx has {len(meta['dx'])} entries for a {arch['ndim']}-D network")
+        norm = {}
+        for k in _NORM_KEYS:
+            norm[k] = _read(f, path, f"normalization/{k}", (c,))
+        sizes = [c] + [arch["width"]] * (arch["depth"] - 1) + [c]
+        ks = (arch["kernel_size"],) * arch["ndim"]
+        kernels, biases = [], []
+        for i in range(arch["depth"]):
+            kernels.append(
+                _read(f, path, f"tendency/conv_{i}/kernel", (*ks, sizes[i], sizes[i + 1]))
+            )
+            biases.append(
+                _read(f, path, f"tendency/conv_{i}/bias", (sizes[i + 1],))
+                if arch["use_bias"]
+                else None
+            )
+        if f"tendency/conv_{arch['depth']}" in f:
+            raise _fail(path, f"found more convolutions than depth={arch['depth']}")
+    if np.any(norm["state_std"] <= 0) or np.any(norm["tendency_std"] <= 0):
+        raise _fail(path, "normalisation standard deviations must be positive")
+    return LoadedStepper(path, meta, norm, kernels, biases)
+
+
+def _read(f: h5py.File, path: Path, name: str, shape: Sequence[int]) -> np.ndarray:
+    if name not in f:
+        raise _fail(path, f"missing array {name!r}")
+    ds = f[name]
+    if not isinstance(ds, h5py.Dataset) or ds.dtype.kind != "f":
+        raise _fail(
+            path,
+            f"{name!r} must be a floating-point dataset, found {getattr(ds, 'dtype', type(ds))}",
+        )
+    if tuple(ds.shape) != tuple(shape):
+        raise _fail(
+            path, f"{name!r} has shape {tuple(ds.shape)}, the architecture needs {tuple(shape)}"
+        )
+    a = np.asarray(ds[()], np.float32)
+    if not np.all(np.isfinite(a)):
+        raise _fail(path, f"{name!r} holds NaN or Inf")
+    return a

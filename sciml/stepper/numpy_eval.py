@@ -1,0 +1,139 @@
+"""NumPy-only evaluation of the conv -> f -> conv tendency family (no JAX needed).
+
+This module must never import JAX: it is what ``sciml.load_stepper`` runs inside solvers that do not
+have JAX installed. Semantics match ``sciml.nn.Conv`` / ``sciml.nn.Tendency`` exactly:
+
+- a convolution is a cross-correlation over the padded field,
+  ``y[b, i, o] = bias[o] + sum_{j, c} x_pad[b, i + j, c] * kernel[j, c, o]`` (``j`` runs over the kernel
+  offsets of every spatial axis), with ``kernel`` of shape ``(*kernel_size, C_in, C_out)``;
+- padding adds ``k // 2`` cells per side (odd ``k``): ``periodic`` wraps, ``zero`` pads zeros,
+  ``reflect`` mirrors without repeating the edge, ``ghost`` pads nothing (the caller supplies them);
+- the activation is applied between convolutions, not after the last.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+try:  # scipy's erf is vectorised; fall back to math.erf elementwise.
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - scipy is a dependency, kept optional here on purpose
+    _erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _elu(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+
+
+NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "relu": lambda x: np.maximum(x, 0),
+    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)).astype(x.dtype)),
+    "tanh": np.tanh,
+    "swish": lambda x: x * _sigmoid(x),
+    "softplus": lambda x: np.logaddexp(0, x),
+    "elu": _elu,
+    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
+    "sigmoid": _sigmoid,
+    "identity": lambda x: x,
+}
+
+_PAD_MODE = {"periodic": "wrap", "zero": "constant", "reflect": "reflect"}
+
+
+def pad(x: np.ndarray, halo: Sequence[tuple[int, int]], boundary: str) -> np.ndarray:
+    """Pad the spatial axes of ``x`` ``(batch, *spatial, C)`` like ``sciml.nn.pad``."""
+    if boundary == "ghost":
+        return x
+    return np.pad(x, [(0, 0), *halo, (0, 0)], mode=_PAD_MODE[boundary])
+
+
+def conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, boundary: str) -> np.ndarray:
+    """``sciml.nn.Conv`` (stride 1) in NumPy: ``(batch, *spatial, C_in)`` -> ``(batch, *spatial', C_out)``."""
+    nd = kernel.ndim - 2
+    halo = [((k - 1) - (k - 1) // 2, (k - 1) // 2) for k in kernel.shape[:nd]]
+    xp = pad(x, halo, boundary)
+    out_shape = [xp.shape[1 + a] - kernel.shape[a] + 1 for a in range(nd)]
+    y = np.zeros((x.shape[0], *out_shape, kernel.shape[-1]), dtype=np.result_type(x, kernel))
+    for offset in np.ndindex(*kernel.shape[:nd]):
+        window = (slice(None), *(slice(o, o + n) for o, n in zip(offset, out_shape)))
+        y += xp[window] @ kernel[offset]
+    if bias is not None:
+        y += bias
+    return y
+
+
+def tendency(
+    z: np.ndarray,
+    kernels: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray | None],
+    activation: str,
+    boundary: str,
+) -> np.ndarray:
+    """Evaluate G(z) = V * f(... f(W * z)) for ``z`` of shape ``(batch, *spatial, C)``."""
+    f = NUMPY_ACTIVATIONS[activation]
+    h = z
+    for i, (k, b) in enumerate(zip(kernels, biases)):
+        h = conv(h, k, b, boundary)
+        if i < len(kernels) - 1:
+            h = f(h)
+    return h
+
+
+def _euler(f, z, dt):
+    return z + dt * f(z)
+
+
+def _rk2(f, z, dt):
+    k1 = f(z)
+    k2 = f(z + dt * k1)
+    return z + 0.5 * dt * (k1 + k2)
+
+
+def _ssprk3(f, z, dt):
+    z1 = z + dt * f(z)
+    z2 = 0.75 * z + 0.25 * (z1 + dt * f(z1))
+    return z / 3.0 + 2.0 / 3.0 * (z2 + dt * f(z2))
+
+
+def _rk4(f, z, dt):
+    k1 = f(z)
+    k2 = f(z + 0.5 * dt * k1)
+    k3 = f(z + 0.5 * dt * k2)
+    k4 = f(z + dt * k3)
+    return z + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+NUMPY_INTEGRATORS = {"euler": _euler, "rk2": _rk2, "ssprk3": _ssprk3, "rk4": _rk4}
+
+
+def fill_ghost(z: np.ndarray, halo: int, boundary: str, value: float = 0.0) -> np.ndarray:
+    """Add ``halo`` ghost cells per side on a cell-centred grid, as ``sciml.solvers.ghost.fill_ghost``.
+
+    Dirichlet (value ``g`` on the face): ``ghost_j = 2 g - interior mirror_j``; Neumann (normal
+    derivative ``g``): ``ghost_j = interior mirror_j + (2 j + 1) dx g`` with ``dx`` folded into ``g``
+    by the caller (``value`` is ``g * dx``); periodic wraps.
+    """
+    if boundary == "periodic":
+        return np.pad(z, [(0, 0)] + [(halo, halo)] * (z.ndim - 2) + [(0, 0)], mode="wrap")
+    out = z
+    for axis in range(1, z.ndim - 1):
+        n = out.shape[axis]
+        left = np.flip(np.take(out, np.arange(halo), axis=axis), axis=axis)
+        right = np.flip(np.take(out, np.arange(n - halo, n), axis=axis), axis=axis)
+        dist = (2 * np.arange(halo)[::-1] + 1).reshape(
+            [-1 if a == axis else 1 for a in range(out.ndim)]
+        )
+        if boundary == "dirichlet":
+            left, right = 2 * value - left, 2 * value - right
+        else:  # neumann: outward normal derivative g (value = g * dx)
+            left = left + dist * value
+            right = right + np.flip(dist, axis=axis) * value
+        out = np.concatenate([left, out, right], axis=axis)
+    return out
