@@ -13,6 +13,7 @@ from sciml.datasets.stats import load_stats as load_stats
 from sciml.datasets.stats import save_stats as save_stats
 from sciml.datasets.windows import TrajectoryWindows as TrajectoryWindows
 from sciml.datasets.xarray_sources import XarraySource as XarraySource
+
 # --- end data pipeline (A1) ---
 
 # --- trajectory files and readers (C) ---
