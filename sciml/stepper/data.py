@@ -1,0 +1,198 @@
+"""Trajectories -> training windows for learned steppers: loading, coarse-graining, statistics.
+
+A learned stepper is trained at a coarse grid and a coarse time step on fine reference data:
+
+1. load trajectories ``(sample, time, *spatial, C)`` (a ``sciml simulate`` file or any array),
+2. coarse-grain space (:func:`coarse_grain`: spectral truncation or block averaging) and keep
+   every ``time_stride``-th frame (the stepper's ``dt = time_stride * dt_file``),
+3. cut windows ``{"inputs": (1, *spatial, C), "targets": (k, *spatial, C)}`` (the layout of
+   :class:`sciml.datasets.TrajectoryWindows`) and compute the normalisation statistics the model
+   carries (state mean/std and the mean/std of the finite-difference tendency ``dz/dt``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sciml.solvers.grid import Grid
+
+
+@dataclass
+class Trajectories:
+    """Trajectories in memory.
+
+    Attributes:
+      data: ``(sample, time, *spatial, C)`` float32.
+      times: ``(time,)`` saved times (time units).
+      grid: the spatial grid.
+      variables: field names, one per channel.
+      units: units per field (plus ``"x"``/``"t"``).
+      attrs: producer metadata (equation, parameters...).
+    """
+
+    data: np.ndarray
+    times: np.ndarray
+    grid: Grid
+    variables: tuple[str, ...] = ("u",)
+    units: dict[str, str] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dt(self) -> float:
+        """Spacing of the saved frames (time units)."""
+        if len(self.times) < 2:
+            raise ValueError("trajectories: need at least 2 saved frames to define a time step")
+        return float(self.times[1] - self.times[0])
+
+
+def load_trajectories(
+    path: str | os.PathLike, variables: Sequence[str] | None = None
+) -> Trajectories:
+    """Read a ``sciml simulate`` trajectory file fully into memory (small and coarse data).
+
+    Args:
+      path: trajectory file (netCDF4/HDF5, ``sciml-trajectories`` format).
+      variables: fields to stack as channels (default: all data variables, file order).
+    """
+    from sciml.datasets.trajectory_file import read_trajectories
+
+    ds = read_trajectories(path)
+    try:
+        names = list(variables) if variables is not None else list(ds.data_vars)
+        missing = [v for v in names if v not in ds.data_vars]
+        if missing:
+            raise ValueError(
+                f"{path}: variables {missing} not found; the file has {list(ds.data_vars)}"
+            )
+        spatial = [d for d in ("x", "y", "z") if d in ds.dims]
+        order = ("sample", "time", *spatial)
+        data = np.stack(
+            [np.asarray(ds[v].transpose(*order).values, np.float32) for v in names], axis=-1
+        )
+        attrs = dict(ds.attrs)
+        grid = Grid(
+            tuple(int(n) for n in np.atleast_1d(attrs["grid_shape"])),
+            tuple(float(v) for v in np.atleast_1d(attrs["domain_length"])),
+            boundary=str(attrs.get("boundary", "periodic")),
+            boundary_value=float(attrs.get("boundary_value", 0.0)),
+        )
+        units = {v: str(ds[v].attrs.get("units", "")) for v in names}
+        units["t"] = str(ds["time"].attrs.get("units", ""))
+        return Trajectories(
+            data, np.asarray(ds["time"].values, np.float64), grid, tuple(names), units, attrs
+        )
+    finally:
+        ds.close()
+
+
+def coarse_grain(
+    data: np.ndarray, shape: Sequence[int], *, ndim: int, method: str = "spectral"
+) -> np.ndarray:
+    """Coarse-grain the ``ndim`` spatial axes before the channel axis of ``data`` to ``shape``.
+
+    ``method="spectral"`` keeps the Fourier modes the coarse grid resolves (periodic data);
+    ``"block"`` averages blocks of ``N_fine / N_coarse`` cells (any boundary; integer factors).
+    Works on ``(..., *spatial, C)``: states or trajectories.
+    """
+    from sciml.solvers import coarsen
+
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != ndim:
+        raise ValueError(f"coarse shape: expected {ndim} entries, found {shape}")
+    return np.asarray(coarsen(np.asarray(data), shape, ndim=ndim, method=method), np.float32)
+
+
+def coarse_grid(grid: Grid, shape: Sequence[int]) -> Grid:
+    """The grid of the same domain with ``shape`` points."""
+    return Grid(tuple(shape), grid.length, grid.boundary, grid.boundary_value)
+
+
+def check_data_grid(model: Any, grid: Grid, *, source: str = "data") -> None:
+    """Check that trajectories on ``grid`` can be stepped by ``model`` (a LearnedStepper).
+
+    Raises ValueError naming the mismatch: grid spacing, dimension or boundary.
+    """
+    if grid.ndim != model.ndim:
+        raise ValueError(
+            f"{source}: grid has {grid.ndim} spatial axes but the model steps {model.ndim}-D states"
+        )
+    if not np.allclose(grid.dx, model.dx, rtol=1e-6):
+        raise ValueError(
+            f"{source}: grid spacing dx={list(grid.dx)} does not match the model's "
+            f"dx={list(model.dx)}; coarse-grain the data to the model grid with "
+            "sciml.stepper.data.coarse_grain"
+        )
+    tb = getattr(getattr(model, "tendency", None), "boundary", "periodic")
+    if grid.boundary != "periodic" and tb == "periodic":
+        raise ValueError(
+            f"{source}: {grid.boundary} boundaries but the model's tendency network is periodic "
+            "without ghost cells; build it with boundary='ghost'"
+        )
+    if grid.boundary != model.boundary:
+        raise ValueError(
+            f"{source}: boundary {grid.boundary!r} does not match the model's {model.boundary!r}"
+        )
+
+
+def make_windows(
+    data: np.ndarray, *, n_target: int, n_input: int = 1, stride: int = 1
+) -> dict[str, np.ndarray]:
+    """All windows of a trajectory array, as in :class:`sciml.datasets.TrajectoryWindows`.
+
+    Args:
+      data: ``(sample, time, *spatial, C)``.
+      n_target: target frames per window; n_input: input frames; stride: frames between starts.
+
+    Returns:
+      ``{"inputs": (W, n_input, *spatial, C), "targets": (W, n_target, *spatial, C)}`` float32,
+      ordered trajectory-major.
+    """
+    data = np.asarray(data, np.float32)
+    span = n_input + n_target
+    if data.ndim < 4 or data.shape[1] < span:
+        raise ValueError(
+            f"trajectories: expected (sample, time >= {span}, *spatial, C), found {data.shape}; "
+            "lower n_target or save more frames"
+        )
+    starts = np.arange(0, data.shape[1] - span + 1, stride)
+    idx = starts[:, None] + np.arange(span)[None, :]
+    win = data[:, idx].reshape(-1, span, *data.shape[2:])
+    return {
+        "inputs": np.ascontiguousarray(win[:, :n_input]),
+        "targets": np.ascontiguousarray(win[:, n_input:]),
+    }
+
+
+def normalisation_stats(data: np.ndarray, dt: float) -> dict[str, list[float]]:
+    """Per-channel statistics for :class:`LearnedStepper` from ``(sample, time, *spatial, C)``.
+
+    ``state_mean/std`` of the fields and ``tendency_mean/std`` of ``(z_{n+1} - z_n) / dt``
+    (units: state units per time unit). Accumulated in float64.
+    """
+    d = np.asarray(data, np.float64)
+    c = d.shape[-1]
+    flat = d.reshape(-1, c)
+    dz = ((d[:, 1:] - d[:, :-1]) / dt).reshape(-1, c)
+    tiny = 1e-12
+    return {
+        "state_mean": flat.mean(0).tolist(),
+        "state_std": np.maximum(flat.std(0), tiny).tolist(),
+        "tendency_mean": dz.mean(0).tolist(),
+        "tendency_std": np.maximum(dz.std(0), tiny).tolist(),
+    }
+
+
+def data_hash(*arrays: np.ndarray) -> str:
+    """``sha256:<hex>`` of the arrays' shapes, dtypes and bytes (provenance of training data)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(a.tobytes())
+    return "sha256:" + h.hexdigest()
