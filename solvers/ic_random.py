@@ -1,0 +1,137 @@
+"""Random initial conditions: Gaussian random fields and truncated random Fourier series.
+
+Both return real, periodic, channels-last arrays ``(n_samples, *grid.shape, channels)`` drawn
+with a keyword-only JAX PRNG ``key``; the same key gives the same fields on any backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sciml.solvers.grid import Grid
+
+
+def _check_count(n_samples: int, channels: int) -> None:
+    if int(n_samples) < 1:
+        raise ValueError(f"n_samples: expected an integer >= 1, found {n_samples}")
+    if int(channels) < 1:
+        raise ValueError(f"channels: expected an integer >= 1, found {channels}")
+
+
+def power_law_spectrum(exponent: float, k0: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Power spectral density ``P(|k|) = (|k|^2 + k0^2)^(-exponent / 2)`` (Matern-like)."""
+
+    def spectrum(kmag: np.ndarray) -> np.ndarray:
+        return (kmag**2 + k0**2) ** (-exponent / 2)
+
+    return spectrum
+
+
+def gaussian_random_field(
+    grid: Grid,
+    n_samples: int,
+    *,
+    key: jax.Array,
+    exponent: float = 4.0,
+    k0: float | None = None,
+    spectrum: Callable[[np.ndarray], np.ndarray] | None = None,
+    max_wavenumber: float | None = None,
+    amplitude: float = 1.0,
+    channels: int = 1,
+    dtype=jnp.float32,
+) -> jax.Array:
+    """Zero-mean stationary Gaussian random fields on a periodic grid.
+
+    White noise is coloured in Fourier space by ``sqrt(P(|k|))``; ``P`` is ``spectrum`` if given,
+    else :func:`power_law_spectrum` with ``exponent`` and ``k0`` (default: the lowest wavenumber
+    ``2 pi / min(L)``). ``P`` is normalised so that the pointwise standard deviation is
+    ``amplitude`` in expectation (each sample is NOT rescaled: the fields stay Gaussian).
+    Modes with ``|k| > max_wavenumber`` are removed.
+
+    Args:
+      grid: periodic grid.
+      n_samples: number of fields.
+      key: JAX PRNG key.
+      exponent, k0, spectrum, max_wavenumber: the spectrum (wavenumbers are angular, 1/length).
+      amplitude: expected pointwise standard deviation.
+      channels: independent fields per sample.
+
+    Returns:
+      ``(n_samples, *grid.shape, channels)`` array of ``dtype``.
+    """
+    _check_count(n_samples, channels)
+    if not exponent >= 0:
+        raise ValueError(f"exponent: expected a spectral exponent >= 0, found {exponent}")
+    if k0 is None:
+        k0 = 2 * np.pi / min(grid.length)
+    if spectrum is None:
+        spectrum = power_law_spectrum(exponent, k0)
+    full = np.meshgrid(*grid.wavenumbers(), indexing="ij")
+    kmag = np.sqrt(sum(k**2 for k in full))
+    power = np.asarray(spectrum(np.where(kmag > 0, kmag, 1.0)), dtype=np.float64)
+    power = np.where(kmag > 0, power, 0.0)
+    if max_wavenumber is not None:
+        power = np.where(kmag <= max_wavenumber, power, 0.0)
+    if not power.any():
+        raise ValueError(
+            f"max_wavenumber: {max_wavenumber} removes every mode of this grid; pass a value "
+            f">= {2 * np.pi / max(grid.length):.4g}"
+        )
+    power = power / power.mean()
+    half = np.sqrt(power[..., : grid.shape[-1] // 2 + 1])[..., None] * amplitude
+    axes = tuple(range(1, grid.ndim + 1))
+    noise = jax.random.normal(key, (int(n_samples), *grid.shape, int(channels)), dtype=dtype)
+    coloured = jnp.fft.rfftn(noise, axes=axes) * jnp.asarray(half, dtype=dtype)
+    return jnp.fft.irfftn(coloured, s=grid.shape, axes=axes).astype(dtype)
+
+
+def random_fourier_series(
+    grid: Grid,
+    n_samples: int,
+    *,
+    key: jax.Array,
+    n_terms: int = 5,
+    max_mode: int = 3,
+    amplitude: float = 1.0,
+    channels: int = 1,
+    dtype=jnp.float32,
+) -> jax.Array:
+    """Truncated random Fourier series ``sum_j A_j cos(2 pi m_j . x / L + phi_j)``.
+
+    Each term has an integer mode vector ``m_j`` with components uniform in
+    ``[-max_mode, max_mode]`` (never all zero, so the fields have zero mean), an amplitude
+    ``A_j`` uniform in ``[-amplitude, amplitude]`` and a phase uniform in ``[0, 2 pi)``. The fields
+    are exactly periodic and band-limited to ``max_mode``.
+
+    Returns:
+      ``(n_samples, *grid.shape, channels)`` array of ``dtype``.
+    """
+    _check_count(n_samples, channels)
+    if int(n_terms) < 1 or int(max_mode) < 1:
+        raise ValueError(
+            f"random_fourier_series: n_terms and max_mode must be >= 1, found {n_terms}, {max_mode}"
+        )
+    max_mode = int(max_mode)
+    if 2 * max_mode >= min(grid.shape):
+        raise ValueError(
+            f"max_mode: {max_mode} is not resolved by a grid of {min(grid.shape)} points; "
+            f"use max_mode <= {(min(grid.shape) - 1) // 2}"
+        )
+    shape = (int(n_samples), int(channels), int(n_terms))
+    k_modes, k_amp, k_phase = jax.random.split(key, 3)
+    modes = jax.random.randint(k_modes, (*shape, grid.ndim), -max_mode, max_mode + 1)
+    zero = jnp.all(modes == 0, axis=-1, keepdims=True)
+    first = jnp.zeros(grid.ndim, dtype=modes.dtype).at[0].set(1)
+    modes = jnp.where(zero, first, modes).astype(dtype)
+    amp = jax.random.uniform(k_amp, shape, dtype, -amplitude, amplitude)
+    phase = jax.random.uniform(k_phase, shape, dtype, 0.0, 2 * np.pi)
+    mesh = [jnp.asarray(2 * np.pi * x / L, dtype) for x, L in zip(grid.mesh(), grid.length)]
+    angle = sum(
+        modes[..., d].reshape(*shape, *([1] * grid.ndim)) * mesh[d] for d in range(grid.ndim)
+    )
+    angle = angle + phase.reshape(*shape, *([1] * grid.ndim))
+    fields = jnp.sum(amp.reshape(*shape, *([1] * grid.ndim)) * jnp.cos(angle), axis=2)
+    return jnp.moveaxis(fields, 1, -1).astype(dtype)
