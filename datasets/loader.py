@@ -2,20 +2,21 @@
 
 The batch order is defined globally, independent of the number of processes::
 
-    epoch e: permutation_e = grain shuffle of range(len(source)) with seed (seed + e)
+    epoch e: permutation_e = a permutation of range(len(source)) drawn from (seed, e)
     global batch b of epoch e = source[permutation_e[b G : (b + 1) G]]      (G = global_batch)
 
 and process ``p`` of ``P`` yields rows ``p L : (p + 1) L`` of every global batch
 (``L = G / P``), so concatenating the processes' batches in process order gives exactly the
-batch one process would yield. The whole index pipeline (shuffle, batch, shard, repeat) is a grain
-``MapDataset``: random access by step number, so the iterator state is one integer and resuming
-never replays data. Reading runs in grain's reader threads (in-process: on few cores this beats
+batch one process would yield. The index pipeline (shard, repeat, read, prefetch) is a grain
+``MapDataset`` (shuffled with grain's index shuffle for large sources): random access by step,
+so the iterator state is one integer and resuming never replays data. Reading runs in grain's reader threads (in-process: on few cores this beats
 worker processes, and the sources are thread-safe).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,20 +50,58 @@ class _ReadRows:
         return batch
 
 
-class _Rows:
-    """grain map_with_index: position in the (repeated) padded epoch -> (record index, valid)."""
+class _Order:
+    """Record index at position ``index`` of the concatenated per-epoch orders (thread-safe).
 
-    def __init__(self, order: grain.MapDataset, n_records: int, epoch_rows: int):
+    Epoch ``e`` is a permutation of ``range(n)`` seeded by ``(seed, e)``. Large sources use
+    grain's stateless index shuffle (``MapDataset.shuffle``: O(1) memory, a few microseconds per
+    index); below ``SMALL`` records that shuffle gets slow (milliseconds per index for a few
+    hundred records), so the epoch's permutation is drawn whole with NumPy and cached, costing
+    4 bytes per record.
+    """
+
+    SMALL = 2**20
+
+    def __init__(self, n: int, seed: int, shuffle: bool):
+        self.n, self.seed, self.shuffle = n, seed, shuffle
+        self._grain = grain.MapDataset.range(n).shuffle(seed=seed) if n >= self.SMALL else None
+        self._cache: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def take(self, epoch: int, positions: np.ndarray) -> np.ndarray:
+        """Record indices at ``positions`` (in ``[0, n)``) of epoch ``epoch``'s order."""
+        if not self.shuffle:
+            return positions.astype(np.int64)
+        if self._grain is not None:  # grain's shuffle uses seed + epoch for epoch e
+            return np.array([self._grain[epoch * self.n + int(j)] for j in positions]) % self.n
+        with self._lock:
+            perm = self._cache.get(epoch)
+            if perm is None:
+                rng = np.random.default_rng([self.seed, epoch])
+                perm = rng.permutation(self.n).astype(np.int32)
+                self._cache = {e: p for e, p in self._cache.items() if e == epoch - 1}
+                self._cache[epoch] = perm
+        return perm[positions].astype(np.int64)
+
+
+class _Chunk:
+    """grain map_with_index: chunk number -> its ``L`` rows of ``(record index, valid)``.
+
+    An epoch is ``steps_per_epoch * G`` rows cut into chunks of ``L = G / P`` rows; chunk
+    ``c * P + q`` is process ``q``'s part of global batch ``c``. Rows past the end of the data
+    (drop_remainder=False padding) repeat the epoch's first records and are marked invalid.
+    """
+
+    def __init__(self, order: _Order, chunk_rows: int, chunks_per_epoch: int):
         self.order = order
-        self.n_records = n_records
-        self.epoch_rows = epoch_rows
+        self.chunk_rows = chunk_rows
+        self.chunks_per_epoch = chunks_per_epoch
 
     def __call__(self, index: int, _: Any) -> np.ndarray:
-        epoch, j = divmod(index, self.epoch_rows)
-        # Rows past the end of the data (drop_remainder=False padding) repeat the epoch's first
-        # records and are marked invalid.
-        record = self.order[epoch * self.n_records + j % self.n_records]
-        return np.array([record, j < self.n_records], dtype=np.int64)
+        epoch, chunk = divmod(index, self.chunks_per_epoch)
+        rows = chunk * self.chunk_rows + np.arange(self.chunk_rows)
+        records = self.order.take(epoch, rows % self.order.n)
+        return np.stack([records, rows < self.order.n], axis=1).astype(np.int64)
 
 
 class Loader:
@@ -73,8 +112,7 @@ class Loader:
             shapes) and ``element_spec`` (``ArraySource``, ``H5Source``, ``XarraySource``,
             ``TrajectoryWindows``, ...).
         global_batch: samples per step over all processes; must divide by ``process_count``.
-        seed: shuffling seed (an int in ``[0, 2**32)``); epoch ``e`` uses the permutation of
-            seed ``seed + e``.
+        seed: shuffling seed (an int in ``[0, 2**32)``); every epoch gets its own permutation.
         shuffle: shuffle (``False``: source order, every epoch).
         num_epochs: passes over the data; ``None`` repeats forever.
         process_index, process_count: this process and the number of processes (default
@@ -166,15 +204,12 @@ class Loader:
         self._step = 0
 
     def _build(self) -> grain.MapDataset:
-        n, g, p = self.num_records, self.global_batch, self.process_count
-        order = grain.MapDataset.range(n)
-        if self.shuffle:
-            order = order.shuffle(seed=self.seed)  # seed + epoch for later epochs
-        epoch_rows = self._steps_per_epoch * g
-        rows = grain.MapDataset.range(epoch_rows).map_with_index(_Rows(order, n, epoch_rows))
-        # Chunks of L rows; chunk c*P + q is process q's part of global batch c.
-        chunks = rows.batch(self.local_batch, drop_remainder=True, batch_fn=np.stack)
-        local = chunks[self.process_index :: p]
+        n, p = self.num_records, self.process_count
+        order = _Order(n, self.seed, self.shuffle)
+        n_chunks = self._steps_per_epoch * p
+        chunk = _Chunk(order, self.local_batch, n_chunks)
+        chunks = grain.MapDataset.range(n_chunks).map_with_index(chunk)
+        local = chunks[self.process_index :: p]  # this process's part of every global batch
         local = local.repeat(self.num_epochs)
         return local.map(_ReadRows(self.source, with_valid=not self.drop_remainder))
 
