@@ -1,0 +1,216 @@
+"""Orbax checkpoints of a run: keep the latest N and the best by a metric, restore anywhere.
+
+Layout: ``RUN_DIR/checkpoints/<step>/state`` (an Orbax PyTree: ``params`` and ``rest`` are the
+model's variables as plain nested dicts, ``opt_state`` the Optax state) and
+``RUN_DIR/checkpoints/<step>/meta`` (JSON: step, data-loader position, PRNG key, best metric so
+far, versions). Orbax writes each step to a temporary directory and renames it when complete, so
+a run killed mid-save leaves the previous checkpoints intact. Arrays are restored with the
+shardings of the CURRENT mesh, so a checkpoint written on 8 devices restores on 1 (or on 2 hosts).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from orbax.checkpoint._src.checkpoint_managers import preservation_policy as pp
+
+
+def path_str(path: Sequence[Any]) -> str:
+    """``("convs", 0, "conv", "kernel")`` -> ``"convs.0.conv.kernel"`` (pytree key paths too)."""
+    parts = []
+    for k in path:
+        for attr in ("key", "idx", "name"):
+            if hasattr(k, attr):
+                k = getattr(k, attr)
+                break
+        parts.append(str(k))
+    return ".".join(parts)
+
+
+def flatten(tree: Any) -> dict[str, Any]:
+    """Leaves of a pytree keyed by dotted path (``nnx.Variable`` wrappers and ``value`` removed)."""
+    leaves = jax.tree_util.tree_flatten_with_path(tree, is_leaf=_is_array_meta)[0]
+    out = {}
+    for path, leaf in leaves:
+        name = path_str(path)
+        if name.endswith(".value"):
+            name = name[: -len(".value")]
+        out[name] = leaf
+    return out
+
+
+def _is_array_meta(x: Any) -> bool:
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.ndarray | jax.Array)
+
+
+class _BestOne:
+    """Preservation policy: keep the one checkpoint whose saved metric is best."""
+
+    def __init__(self, metric: str, mode: str):
+        self.metric, self.mode = metric, mode
+
+    def should_preserve(self, checkpoints, *, context) -> list[bool]:
+        del context
+        best, best_i = None, None
+        for i, info in enumerate(checkpoints):
+            value = (info.metrics or {}).get(self.metric)
+            if value is None or not math.isfinite(float(value)):
+                continue
+            value = float(value)
+            if best is None or (value < best if self.mode == "min" else value > best):
+                best, best_i = value, i
+        return [i == best_i for i in range(len(checkpoints))]
+
+
+class Checkpoints:
+    """Save/restore the training state of one run directory.
+
+    Args:
+      directory: ``RUN_DIR/checkpoints``.
+      keep: number of latest checkpoints kept.
+      best_metric, best_mode: the checkpoint with the best value of this evaluation metric is kept
+        in addition (``min`` or ``max``).
+      read_only: open an existing directory without creating or deleting anything.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        *,
+        keep: int = 3,
+        best_metric: str = "loss",
+        best_mode: str = "min",
+        read_only: bool = False,
+    ):
+        self.directory = os.path.abspath(os.fspath(directory))
+        self.best_metric, self.best_mode = best_metric, best_mode
+        if read_only:
+            policy = pp.PreserveAll()
+        else:
+            policy = pp.AnyPreservationPolicy(
+                [pp.LatestN(n=keep), _BestOne(best_metric, best_mode)]
+            )
+        options = ocp.CheckpointManagerOptions(
+            best_fn=lambda m: float(m[best_metric]),
+            best_mode=best_mode,
+            preservation_policy=policy,
+            create=not read_only,
+            cleanup_tmp_directories=not read_only,
+            enable_async_checkpointing=not read_only,
+        )
+        self.manager = ocp.CheckpointManager(
+            self.directory,
+            options=options,
+            item_handlers={
+                "state": ocp.StandardCheckpointHandler(),
+                "meta": ocp.JsonCheckpointHandler(),
+            },
+        )
+
+    # -- queries -------------------------------------------------------------------------------
+    def latest_step(self) -> int | None:
+        return self.manager.latest_step()
+
+    def best_step(self) -> int | None:
+        """Step of the best evaluated checkpoint (the latest if none was evaluated)."""
+        best = None
+        for step in self.manager.all_steps():
+            value = (self.manager.metrics(step) or {}).get(self.best_metric)
+            if value is None or not math.isfinite(float(value)):
+                continue
+            if best is None or (value < best[1] if self.best_mode == "min" else value > best[1]):
+                best = (step, float(value))
+        return best[0] if best is not None else self.latest_step()
+
+    def all_steps(self) -> list[int]:
+        return sorted(self.manager.all_steps())
+
+    # -- save ----------------------------------------------------------------------------------
+    def save(
+        self,
+        step: int,
+        state: Mapping[str, Any],
+        meta: Mapping[str, Any],
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
+        """Start an (asynchronous) save; :meth:`wait` blocks until it is on disk."""
+        self.manager.save(
+            int(step),
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(dict(state)), meta=ocp.args.JsonSave(dict(meta))
+            ),
+            metrics=dict(metrics) if metrics else None,
+            force=True,
+        )
+
+    def wait(self) -> None:
+        self.manager.wait_until_finished()
+
+    def close(self) -> None:
+        self.manager.wait_until_finished()
+        self.manager.close()
+
+    # -- restore -------------------------------------------------------------------------------
+    def saved_shapes(self, step: int) -> dict[str, tuple[tuple[int, ...], Any]]:
+        """``{dotted path: (shape, dtype)}`` of every array in the saved state."""
+        md = self.manager.item_metadata(step)["state"]
+        tree = getattr(md, "tree", md)
+        return {k: (tuple(v.shape), v.dtype) for k, v in flatten(tree).items()}
+
+    def check_compatible(self, step: int, template: Mapping[str, Any], *, section: str) -> None:
+        """Raise a one-line error naming the first parameter whose saved shape differs."""
+        saved = {
+            k[len(section) + 1 :]: v
+            for k, v in self.saved_shapes(step).items()
+            if k.startswith(section + ".")
+        }
+        ours = {k: tuple(np.shape(v)) for k, v in flatten(template).items()}
+        where = f"checkpoint {os.path.join(self.directory, str(step))}"
+        for name, shape in ours.items():
+            if name not in saved:
+                raise ValueError(
+                    f"{where}: the model has {section} {name!r} {shape} but the checkpoint does "
+                    f"not (saved {section}: {', '.join(sorted(saved)[:8])}...); the checkpoint is "
+                    "from a different model: use its config or a new --run-dir"
+                )
+            if saved[name][0] != shape:
+                raise ValueError(
+                    f"{where}: {section} {name!r} has shape {saved[name][0]} in the checkpoint but "
+                    f"{shape} in the model; build the model with the run's config.yaml or start a "
+                    "new --run-dir"
+                )
+        extra = sorted(set(saved) - set(ours))
+        if extra:
+            raise ValueError(
+                f"{where}: the checkpoint has {section} {extra[0]!r} {saved[extra[0]][0]} that the "
+                "model lacks; build the model with the run's config.yaml or start a new --run-dir"
+            )
+
+    def restore(
+        self, step: int, abstract_state: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Restore ``(state, meta)`` of ``step`` onto the shardings given in ``abstract_state``
+        (a pytree of ``jax.ShapeDtypeStruct``); None restores every array onto the local default
+        device, from the saved metadata."""
+        if abstract_state is None:
+            md = self.manager.item_metadata(step)["state"]
+            tree = getattr(md, "tree", md)
+            device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+            abstract_state = jax.tree_util.tree_map(
+                lambda m: jax.ShapeDtypeStruct(tuple(m.shape), m.dtype, sharding=device),
+                tree,
+                is_leaf=_is_array_meta,
+            )
+        out = self.manager.restore(
+            int(step),
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
+            ),
+        )
+        return out["state"], dict(out["meta"])
