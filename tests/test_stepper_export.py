@@ -272,3 +272,44 @@ def test_export_is_atomic_and_refuses_overwrite(tmp_path):
         export_stepper(s, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["s.h5"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("boundary,value", [("dirichlet", 0.3), ("neumann", -0.2)])
+def test_ghost_cell_steppers_round_trip(tmp_path, boundary, value):
+    """Non-periodic steppers fill ghost cells from the physical boundary in JAX and in NumPy alike."""
+    g = Tendency(1, width=4, kernel_size=3, depth=2, ndim=2, boundary="ghost", rngs=nnx.Rngs(3))
+    s = LearnedStepper(
+        g,
+        dt=0.01,
+        integrator="rk2",
+        dx=[0.1, 0.2],
+        boundary=boundary,
+        boundary_value=value,
+        grid_shape=(7, 5),
+    )
+    z = state((2, 7, 5, 1))
+    loaded = load_stepper(export_stepper(s, tmp_path / "g.h5"))
+    np.testing.assert_allclose(
+        loaded.step(z), np.asarray(jax.jit(s.step)(jnp.asarray(z))), rtol=RTOL, atol=ATOL
+    )
+
+
+def test_numpy_ghost_fill_matches_solvers():
+    from sciml.solvers.ghost import fill_ghost as jax_fill
+
+    from sciml.stepper.numpy_eval import fill_ghost as np_fill
+
+    z = state((2, 6, 5, 2))
+    for boundary, value in (("dirichlet", 0.7), ("neumann", 0.4), ("periodic", 0.0)):
+        want = jax_fill(jnp.asarray(z), 2, boundary, dx=(0.5, 0.25), value=value)
+        np.testing.assert_allclose(
+            np_fill(z, 2, boundary, (0.5, 0.25), value), np.asarray(want), rtol=1e-6, atol=1e-6
+        )
+
+
+def test_periodic_network_refuses_non_periodic_data():
+    g = Tendency(1, width=4, kernel_size=3, ndim=1, rngs=nnx.Rngs(0))
+    with pytest.raises(
+        ValueError, match="a periodic tendency network cannot step 'dirichlet' data"
+    ):
+        LearnedStepper(g, dt=0.1, dx=[0.1], boundary="dirichlet")

@@ -24,7 +24,7 @@ cross-correlation ``y[i] = bias + sum_j x_pad[i + j] @ kernel[j]`` over a field 
 ``kernel_size // 2`` cells per side (wrap for periodic, zeros, mirror without edge repeat for
 reflect); the activation goes between convolutions. With network boundary ``ghost``, ``depth *
 (kernel_size // 2)`` ghost cells are filled from the physical boundary first (cell-centred:
-Dirichlet ``2 g - mirror``, Neumann ``mirror``). The step is the named explicit Runge-Kutta method.
+Dirichlet ``2 g - mirror``, Neumann ``mirror + (2 j + 1) dx g`` for the j-th ghost from the face). The step is the named explicit Runge-Kutta method.
 
 This module imports no JAX at import time: :func:`load_stepper` works in processes without JAX.
 """
@@ -193,7 +193,7 @@ class LoadedStepper:
         arch = self.architecture
         dtype = z.dtype
         if arch["boundary"] == "ghost":
-            z = numpy_eval.fill_ghost(z, self._halo, self.boundary, self.boundary_value)
+            z = numpy_eval.fill_ghost(z, self._halo, self.boundary, self.dx, self.boundary_value)
         zn = (z - self._norm["state_mean"].astype(dtype)) / self._norm["state_std"].astype(dtype)
         kernels = [k.astype(dtype) for k in self._kernels]
         biases = [None if b is None else b.astype(dtype) for b in self._biases]

@@ -152,7 +152,9 @@ class LearnedStepper(nnx.Module):
     def _ghost(self, z: jax.Array) -> jax.Array:
         from sciml.solvers.ghost import fill_ghost
 
-        return fill_ghost(z, self.tendency.halo, self.boundary, self.boundary_value)
+        return fill_ghost(
+            z, self.tendency.halo, self.boundary, dx=self.dx, value=self.boundary_value
+        )
 
     def tendency_fn(self, z: jax.Array) -> jax.Array:
         """Physical tendency dz/dt = G_phys(z), shape ``(batch, *spatial, C)``."""

@@ -113,27 +113,29 @@ def _rk4(f, z, dt):
 NUMPY_INTEGRATORS = {"euler": _euler, "rk2": _rk2, "ssprk3": _ssprk3, "rk4": _rk4}
 
 
-def fill_ghost(z: np.ndarray, halo: int, boundary: str, value: float = 0.0) -> np.ndarray:
-    """Add ``halo`` ghost cells per side on a cell-centred grid, as ``sciml.solvers.ghost.fill_ghost``.
+def fill_ghost(
+    z: np.ndarray, halo: int, boundary: str, dx: Sequence[float], value: float = 0.0
+) -> np.ndarray:
+    """Add ``halo`` ghost cells per side (cell-centred grid), as ``sciml.solvers.ghost.fill_ghost``.
 
-    Dirichlet (value ``g`` on the face): ``ghost_j = 2 g - interior mirror_j``; Neumann (normal
-    derivative ``g``): ``ghost_j = interior mirror_j + (2 j + 1) dx g`` with ``dx`` folded into ``g``
-    by the caller (``value`` is ``g * dx``); periodic wraps.
+    Dirichlet (value ``g`` on the face): ``ghost_j = 2 g - u_j``; Neumann (outward normal derivative
+    ``g``): ``ghost_j = u_j + (2 j + 1) dx g``; ``j = 0`` is the ghost next to the face and ``u_j`` its
+    mirror image inside. Periodic wraps.
     """
     if boundary == "periodic":
         return np.pad(z, [(0, 0)] + [(halo, halo)] * (z.ndim - 2) + [(0, 0)], mode="wrap")
     out = z
-    for axis in range(1, z.ndim - 1):
+    for i, axis in enumerate(range(1, z.ndim - 1)):
         n = out.shape[axis]
-        left = np.flip(np.take(out, np.arange(halo), axis=axis), axis=axis)
-        right = np.flip(np.take(out, np.arange(n - halo, n), axis=axis), axis=axis)
-        dist = (2 * np.arange(halo)[::-1] + 1).reshape(
-            [-1 if a == axis else 1 for a in range(out.ndim)]
-        )
+        shape = [-1 if a == axis else 1 for a in range(out.ndim)]
+        near_first = (2 * np.arange(halo) + 1).reshape(shape)  # (2 j + 1), j from the face outward
+        lo = np.flip(np.take(out, np.arange(halo), axis=axis), axis=axis)  # outermost ghost first
+        hi = np.flip(np.take(out, np.arange(n - halo, n), axis=axis), axis=axis)  # nearest first
         if boundary == "dirichlet":
-            left, right = 2 * value - left, 2 * value - right
-        else:  # neumann: outward normal derivative g (value = g * dx)
-            left = left + dist * value
-            right = right + np.flip(dist, axis=axis) * value
-        out = np.concatenate([left, out, right], axis=axis)
+            lo, hi = 2 * value - lo, 2 * value - hi
+        else:
+            g = value * dx[i]
+            lo = lo + np.flip(near_first, axis=axis) * g
+            hi = hi + near_first * g
+        out = np.concatenate([lo.astype(z.dtype), out, hi.astype(z.dtype)], axis=axis)
     return out
