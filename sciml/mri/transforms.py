@@ -12,6 +12,7 @@ Parseval holds (``sum |x|^2 == sum |fft2c(x)|^2``) and the DC term sits at index
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ def _require_complex(x: Any, name: str) -> jax.Array:
     return x
 
 
+@jax.jit
 def fft2c(x: Any) -> jax.Array:
     """Centred orthonormal 2-D FFT over the last two axes: image ``(..., H, W)`` -> k-space."""
     x = _require_complex(x, "fft2c")
@@ -45,6 +47,7 @@ def fft2c(x: Any) -> jax.Array:
     )
 
 
+@jax.jit
 def ifft2c(x: Any) -> jax.Array:
     """Centred orthonormal inverse 2-D FFT over the last two axes: k-space -> image."""
     x = _require_complex(x, "ifft2c")
@@ -53,17 +56,20 @@ def ifft2c(x: Any) -> jax.Array:
     )
 
 
+@jax.jit
 def complex_abs(x: Any) -> jax.Array:
     """Magnitude ``|x|`` of a complex array (same shape, real dtype)."""
     return jnp.abs(_require_complex(x, "complex_abs"))
 
 
+@functools.partial(jax.jit, static_argnames="axis")
 def rss(x: Any, axis: int = -3) -> jax.Array:
     """Root-sum-of-squares ``sqrt(sum(x**2, axis))`` of real coil images ``(..., coils, H, W)``."""
     x = jnp.asarray(x)
     return jnp.sqrt(jnp.sum(x**2, axis=axis))
 
 
+@functools.partial(jax.jit, static_argnames="axis")
 def rss_complex(x: Any, axis: int = -3) -> jax.Array:
     """Root-sum-of-squares of complex coil images: ``sqrt(sum(|x|**2, axis))``."""
     x = _require_complex(x, "rss_complex")
@@ -92,6 +98,7 @@ def normalize(x: Any, mean: Any, std: Any, eps: float = 0.0) -> jax.Array:
     return (jnp.asarray(x) - mean) / (std + eps)
 
 
+@jax.jit
 def normalize_instance(x: Any, eps: float = 0.0) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Normalise by the array's own mean and UNBIASED standard deviation (ddof=1).
 
@@ -108,6 +115,7 @@ def _positive_zero(x: jax.Array) -> jax.Array:
     return jnp.where(x == 0, jnp.zeros_like(x), x)
 
 
+@jax.jit
 def mask_kspace(kspace: Any, mask: Any) -> jax.Array:
     """Zero the unsampled columns: the reference's ``kspace * mask + 0.0``, under jit too.
 
@@ -267,8 +275,9 @@ class UnetDataTransform:
             "max_value": np.asarray(attrs.get("max", 0.0), dtype=np.float32),
         }
         if target is not None:
-            t = normalize(center_crop(np.asarray(target), crop), mean, std, eps=1e-11)
-            out["target"] = np.asarray(jnp.clip(t, -6.0, 6.0), dtype=np.float32)[..., None]
+            t = center_crop(np.asarray(target, dtype=np.float32), crop)
+            t = (t - out["mean"]) / (out["std"] + np.float32(1e-11))
+            out["target"] = np.clip(t, -6.0, 6.0).astype(np.float32)[..., None]
         return out
 
 
