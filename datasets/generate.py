@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from sciml.datasets.trajectory_file import TrajectoryWriter
 from sciml.solvers.grid import Grid
@@ -108,6 +109,17 @@ def _blow_up_check(chunk: np.ndarray, sample0: int, frame0: int, save_every: int
         f"(t = {step * dt:.6g}); nothing was written to {path}; reduce --dt (now {dt:g}) or "
         "check the parameters"
     )
+
+
+def _initial_states(spec: Any, grid: Grid, key: jax.Array, start: int, count: int, params: dict):
+    """Initial conditions of samples ``start .. start + count - 1``; sample ``i`` is drawn alone
+    with ``fold_in(key, i)`` (eagerly: the same code path for every batch size, and the
+    primitives compile once per process), so it does not depend on the batching."""
+    ics = [
+        spec.initial_condition(grid, 1, key=jax.random.fold_in(key, start + i), **params)
+        for i in range(count)
+    ]
+    return jnp.concatenate(ics, axis=0)
 
 
 def simulate_to_file(
@@ -236,11 +248,7 @@ def simulate_to_file(
     ):
         for start in range(0, n_samples, batch_size):
             count = min(batch_size, n_samples - start)
-            ics = [
-                spec.initial_condition(grid, 1, key=jax.random.fold_in(key, start + i), **params)
-                for i in range(count)
-            ]
-            state = jax.numpy.concatenate(ics, axis=0)
+            state = _initial_states(spec, grid, key, start, count, params)
             if hasattr(step, "check_dt"):
                 try:
                     step.check_dt(state)
