@@ -172,14 +172,27 @@ def _list_h5_datasets(f: h5py.File, limit: int = 30) -> str:
     return shown or "none"
 
 
+class _H5Files:
+    """An open HDF5 file and its opened datasets (opening a dataset per read costs as much as
+    reading a small sample)."""
+
+    def __init__(self, path: str, names: Sequence[str]):
+        self.file = h5py.File(path, "r")
+        self.datasets = {name: self.file[name] for name in names}
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class _H5Opener:
-    """Picklable callable that opens an HDF5 file read-only."""
+    """Picklable callable that opens an HDF5 file read-only with the given datasets."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, names: Sequence[str]):
         self.path = path
+        self.names = tuple(names)
 
-    def __call__(self) -> h5py.File:
-        return h5py.File(self.path, "r")
+    def __call__(self) -> _H5Files:
+        return _H5Files(self.path, self.names)
 
 
 class H5Source:
@@ -260,7 +273,7 @@ class H5Source:
             )
         self._length = next(iter(lengths.values()))
         self._spec = spec
-        self._handle = LazyHandle(_H5Opener(self.path))
+        self._handle = LazyHandle(_H5Opener(self.path, list(self.fields.values())))
 
     def __len__(self) -> int:
         return self._length
@@ -270,10 +283,10 @@ class H5Source:
         return dict(self._spec)
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        i = sample_index(index, self._length, f"H5Source('{self.path}')")
+        i = sample_index(index, self._length, self.path)
         with self._handle.lock:
-            f = self._handle.get()
-            out = {key: np.asarray(f[name][i]) for key, name in self.fields.items()}
+            datasets = self._handle.get().datasets
+            out = {key: np.asarray(datasets[name][i]) for key, name in self.fields.items()}
         if self.check_finite:
             for key, name in self.fields.items():
                 check_finite_sample(out[key], where=f"{self.path} variable '{name}'", index=i)
