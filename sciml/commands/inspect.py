@@ -33,9 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
 
 
-def _blocks(shape: tuple[int, ...], itemsize: int, budget: int = _BLOCK_BYTES) -> Iterator[tuple]:
+def _blocks(shape: tuple[int, ...], itemsize: int, budget: int | None = None) -> Iterator[tuple]:
     """Index tuples covering an array of ``shape`` in blocks of at most ``budget`` bytes
     (leading axes are split first; a single trailing slab may exceed the budget)."""
+    budget = _BLOCK_BYTES if budget is None else budget
     if not shape:
         yield ()
         return
