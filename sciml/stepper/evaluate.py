@@ -154,6 +154,7 @@ def evaluate_rollout(
     project: Callable[[np.ndarray], np.ndarray] | None = None,
     initial: np.ndarray | None = None,
     blowup_factor: float = 100.0,
+    trajectory: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Roll ``step`` out from ``reference[:, 0]`` and compare with ``reference``.
 
@@ -164,6 +165,8 @@ def evaluate_rollout(
       project: maps the rolled-out trajectory (on the step's grid) to the reference grid (for
         classical solvers at other resolutions); identity by default.
       initial: initial state on the step's grid (default ``reference[:, 0]``).
+      trajectory: an already computed rollout ``(batch, T + 1, *spatial_step, C)`` to score
+        instead of rolling ``step`` out (``step`` may then be None).
       blowup_factor: a sample counts as blown up once ``max|u|`` exceeds this multiple of the
         reference's ``max|u|``.
 
@@ -173,15 +176,16 @@ def evaluate_rollout(
     """
     reference = np.asarray(reference)
     n_frames = reference.shape[1] - 1
-    z0 = reference[:, 0] if initial is None else initial
-    traj = rollout(
-        step,
-        jax.numpy.asarray(z0),
-        n_frames * save_every,
-        save_every=save_every,
-        check_finite=False,
-    )
-    pred = np.asarray(traj)
+    if trajectory is None:
+        z0 = reference[:, 0] if initial is None else initial
+        trajectory = rollout(
+            step,
+            jax.numpy.asarray(z0),
+            n_frames * save_every,
+            save_every=save_every,
+            check_finite=False,
+        )
+    pred = np.asarray(trajectory)
     if project is not None:
         pred = project(pred)
     times = np.arange(n_frames + 1) * save_every * dt
