@@ -204,3 +204,20 @@ def test_mask_errors():
         mask_func("equispaced", [0.08], [4.5])
     with pytest.raises(ValueError, match=r"at least 3 axes"):
         mask_func("random", [0.08], [4])((640, 368))
+
+
+def test_seeded_masks_are_thread_safe_and_mask_funcs_pickle():
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    f = mask_func("random", [0.08], [4], seed=0)
+    names = [f"file{1000000 + i}.h5" for i in range(64)]
+    expected = [
+        mask_func("random", [0.08], [4]).sample(368, seed=seed_from_name(n))[0] for n in names
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda n: f.sample(368, seed=seed_from_name(n))[0], names * 4))
+    for g, e in zip(got, expected * 4):
+        np.testing.assert_array_equal(g, e)
+    clone = pickle.loads(pickle.dumps(f))
+    np.testing.assert_array_equal(clone.sample(368)[0], f.sample(368)[0])

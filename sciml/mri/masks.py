@@ -27,6 +27,7 @@ block starts at column ``(W - nlf + 1) // 2``):
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -109,6 +110,18 @@ class MaskFunc:
         self.accelerations = accelerations
         self.allow_any_combination = allow_any_combination
         self.rng = np.random.RandomState(seed)
+        # Data loaders call transforms from several threads: reseed-draw-restore must not
+        # interleave, or one volume would get another volume's mask.
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def __call__(
         self, shape: Sequence[int], offset: int | None = None, seed: Seed = None
@@ -143,7 +156,7 @@ class MaskFunc:
             raise ValueError(
                 f"{self.kind} mask: expected at least 2 phase-encode columns, found {num_cols}"
             )
-        with _temporary_seed(self.rng, seed):
+        with self._lock, _temporary_seed(self.rng, seed):
             center, accel, nlf = self.sample_mask(num_cols, offset)
         return np.maximum(center, accel).astype(np.float32), nlf
 
