@@ -46,3 +46,50 @@ __all__ = [
     "register_equation",
     "rollout",
 ]
+
+# --- finite differences (B2) ---
+from sciml.solvers import fd_registry as _fd_registry  # noqa: F401  (registers fd_*)
+from sciml.solvers.fd_advection import FDAdvection as FDAdvection
+from sciml.solvers.fd_base import FDStep as FDStep
+from sciml.solvers.fd_burgers import FDBurgers as FDBurgers
+from sciml.solvers.fd_heat import FDHeat as FDHeat
+from sciml.solvers.fd_registry import boundary_ic as boundary_ic
+from sciml.solvers.fd_wave import FDWave as FDWave
+from sciml.solvers.ghost import GHOST_KINDS as GHOST_KINDS
+from sciml.solvers.ghost import fill_ghost as fill_ghost
+from sciml.solvers.ghost import fill_ghost_axis as fill_ghost_axis
+from sciml.solvers.ghost import fill_ghost_grid as fill_ghost_grid
+from sciml.solvers.integrators import INTEGRATORS as INTEGRATORS
+from sciml.solvers.integrators import ORDER as ORDER
+from sciml.solvers.integrators import euler as euler
+from sciml.solvers.integrators import get_integrator as get_integrator
+from sciml.solvers.integrators import rk2 as rk2
+from sciml.solvers.integrators import rk4 as rk4
+from sciml.solvers.integrators import ssprk3 as ssprk3
+from sciml.solvers.stability import amplification_factor as amplification_factor
+from sciml.solvers.stability import max_stable_dt as max_stable_dt
+from sciml.solvers.stability import stability_radius as stability_radius
+
+__all__ += [
+    "GHOST_KINDS",
+    "INTEGRATORS",
+    "ORDER",
+    "FDAdvection",
+    "FDBurgers",
+    "FDHeat",
+    "FDStep",
+    "FDWave",
+    "amplification_factor",
+    "boundary_ic",
+    "euler",
+    "fill_ghost",
+    "fill_ghost_axis",
+    "fill_ghost_grid",
+    "get_integrator",
+    "max_stable_dt",
+    "rk2",
+    "rk4",
+    "ssprk3",
+    "stability_radius",
+]
+# --- end finite differences (B2) ---
