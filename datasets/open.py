@@ -1,7 +1,7 @@
 """Open any supported trajectory file in the common xarray form, detecting its layout.
 
-Supported: sciml trajectory files (``sciml simulate``), PDEBench (all its HDF5 layouts), The Well
-and jax-cfd netCDF. Every reader returns an ``xarray.Dataset`` with dims
+Supported: sciml trajectory files (``sciml simulate``), PDEBench (all its HDF5 layouts), The Well,
+jax-cfd netCDF, and any netCDF4 file with ``time`` and ``x`` dimensions (e.g. written by xarray). Every reader returns an ``xarray.Dataset`` with dims
 ``(sample, time, x[, y[, z]])``, one variable per field (vector fields split per component),
 coordinates with units where the source has them, and the source's attributes; values stay on
 disk until indexed.
@@ -14,7 +14,7 @@ import os
 import h5py
 import xarray as xr
 from sciml.datasets.lazy_h5 import check_hdf5_file, decode_attr
-from sciml.datasets.read_jaxcfd import is_jaxcfd_attrs, read_jaxcfd
+from sciml.datasets.read_jaxcfd import common_order, is_jaxcfd_attrs, read_jaxcfd
 from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
 from sciml.datasets.read_well import is_well_file, read_well
 from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
@@ -26,6 +26,7 @@ LAYOUTS = {
     "pdebench": "PDEBench ('tensor' | 'density'+'Vx' | seed groups '0000/data' | 'velocity'+'particles')",
     "well": "The Well ('dimensions' + 't0_fields'/'t1_fields'/'t2_fields')",
     "jax-cfd": "jax-cfd netCDF (attributes physics_config_str/stable_time_step or 'u' with 'offset')",
+    "netcdf": "netCDF4 with dimension scales 'time' and 'x' (any other xarray-written trajectories)",
 }
 
 
@@ -43,6 +44,9 @@ def detect_layout(path: str | os.PathLike) -> str:
         variables = {k: dict(v.attrs) for k, v in f.items() if isinstance(v, h5py.Dataset)}
         if is_jaxcfd_attrs(attrs, variables):
             return "jax-cfd"
+        scales = {k for k, v in variables.items() if v.get("CLASS") == b"DIMENSION_SCALE"}
+        if {"time", "x"} <= scales:
+            return "netcdf"
         keys = sorted(f.keys())
     tried = "; ".join(LAYOUTS.values())
     raise ValueError(
@@ -72,4 +76,14 @@ def open_trajectories(
         return read_pdebench(path)
     if layout == "well":
         return read_well(path)
-    return read_jaxcfd(path, engine=engine)
+    if layout == "jax-cfd":
+        return read_jaxcfd(path, engine=engine)
+    return _read_netcdf(path, engine)
+
+
+def _read_netcdf(path, engine: str | None) -> xr.Dataset:
+    path = check_hdf5_file(path)
+    ds = common_order(xr.open_dataset(path, engine=engine or "h5netcdf"))
+    ds.attrs["source_format"] = "netCDF"
+    ds.attrs["source_file"] = os.path.abspath(path)
+    return ds

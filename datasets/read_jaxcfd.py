@@ -17,7 +17,7 @@ import os
 import xarray as xr
 from sciml.datasets.lazy_h5 import check_hdf5_file
 
-__all__ = ["JAXCFD_ATTRS", "is_jaxcfd_attrs", "read_jaxcfd"]
+__all__ = ["JAXCFD_ATTRS", "common_order", "is_jaxcfd_attrs", "read_jaxcfd"]
 
 JAXCFD_ATTRS = ("physics_config_str", "stable_time_step", "save_grid_size", "domain_size")
 _ORDER = ("sample", "time", "x", "y", "z")
@@ -28,6 +28,21 @@ def is_jaxcfd_attrs(attrs, variables) -> bool:
     if any(k in attrs for k in JAXCFD_ATTRS):
         return True
     return "u" in variables and "offset" in variables["u"]
+
+
+def common_order(ds: xr.Dataset) -> xr.Dataset:
+    """Add missing ``sample``/``time`` axes (length 1) and order every variable's axes as
+    ``(sample, time, x, y, z, <others>)``."""
+    if "time" not in ds.dims:
+        ds = ds.expand_dims("time")
+    if "sample" not in ds.dims:
+        ds = ds.expand_dims("sample")
+    for name in list(ds.data_vars):
+        var = ds[name]
+        order = [d for d in _ORDER if d in var.dims]
+        order += [d for d in var.dims if d not in order]
+        ds[name] = var.transpose(*order)
+    return ds
 
 
 def read_jaxcfd(path: str | os.PathLike, *, engine: str | None = None) -> xr.Dataset:
@@ -46,15 +61,7 @@ def read_jaxcfd(path: str | os.PathLike, *, engine: str | None = None) -> xr.Dat
             f"{path}: not a jax-cfd trajectory file: expected dims (sample, time, x, y[, z]), "
             f"found {found}"
         )
-    if "time" not in ds.dims:
-        ds = ds.expand_dims("time")
-    if "sample" not in ds.dims:
-        ds = ds.expand_dims("sample")
-    for name in list(ds.data_vars):
-        var = ds[name]
-        order = [d for d in _ORDER if d in var.dims]
-        order += [d for d in var.dims if d not in order]
-        ds[name] = var.transpose(*order)
+    ds = common_order(ds)
     ds.attrs["source_format"] = "jax-cfd"
     ds.attrs["source_file"] = os.path.abspath(path)
     return ds

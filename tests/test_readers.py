@@ -322,3 +322,15 @@ def test_pdebench_inconsistent_coordinates(tmp_path):
         ValueError, match=r"t-coordinate: expected 4 or 5 entries for 4 frames, found 9"
     ):
         read_pdebench(path)
+
+
+def test_other_netcdf_trajectories_get_the_common_axis_order(tmp_path):
+    temp = _rng(8).random((4, 3)).astype(np.float32)
+    xr.Dataset(
+        {"T": (("x", "time"), temp, {"units": "K"})}, coords={"time": [0.0, 1.0, 2.0]}
+    ).to_netcdf(tmp_path / "g.nc", engine="netcdf4")
+    assert detect_layout(tmp_path / "g.nc") == "netcdf"
+    ds = open_trajectories(tmp_path / "g.nc")
+    assert ds["T"].dims == ("sample", "time", "x") and ds["T"].attrs["units"] == "K"
+    np.testing.assert_array_equal(ds["T"].values[0], temp.T)
+    ds.close()

@@ -275,3 +275,17 @@ def test_simulate_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match=r"--samples: expected an integer >= 1, found 0"):
         simulate_to_file(TOY_HEAT, out, n_samples=0)
     assert os.listdir(tmp_path) == []
+
+
+def test_trajectory_windows_read_our_files(tmp_path):
+    from sciml.datasets import TrajectoryWindows
+
+    data = _sample_data((2, 5, 4, 3, 2), seed=4)
+    path = write_trajectories(
+        tmp_path / "w.nc", data, fields=("u", "v"), grid=Grid((4, 3), (1.0, 1.0)), times=range(5)
+    )
+    windows = TrajectoryWindows(path, ["v", "u"], n_input=2, n_target=2, stride=1)
+    assert len(windows) == 2 * 2
+    item = windows[3]  # trajectory 1, window starting at frame 1
+    np.testing.assert_array_equal(item["inputs"], data[1, 1:3][..., ::-1])
+    np.testing.assert_array_equal(item["targets"], data[1, 3:5][..., ::-1])
