@@ -46,19 +46,25 @@ class _FileHandle:
     """One read-only h5py handle per process, opened on first use and guarded by a lock.
 
     h5py objects do not pickle and are not safe to share across a fork, so the handle is
-    dropped when pickled and reopened (keyed by process id) when next needed.
+    dropped when pickled and reopened (keyed by process id) when next needed; it is also
+    reopened when the file on disk was replaced or rewritten (inode, mtime or size changed).
     """
 
     def __init__(self, path: str):
         self.path = path
         self._file: h5py.File | None = None
-        self._pid: int | None = None
+        self._stamp: tuple | None = None
         self.lock = threading.Lock()
 
     def get(self) -> h5py.File:
-        if self._file is None or self._pid != os.getpid():
+        st = os.stat(self.path)
+        stamp = (os.getpid(), st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._file is None or self._stamp != stamp:
+            # first use, a forked child, or the file was replaced/rewritten since it was opened
+            if self._file is not None and self._stamp[0] == stamp[0]:
+                self._file.close()
             self._file = h5py.File(self.path, "r")
-            self._pid = os.getpid()
+            self._stamp = stamp
         return self._file
 
     def __getstate__(self):

@@ -7,6 +7,7 @@ values against the raw arrays, the coordinates read from the file and the kept a
 from __future__ import annotations
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -334,3 +335,14 @@ def test_other_netcdf_trajectories_get_the_common_axis_order(tmp_path):
     assert ds["T"].dims == ("sample", "time", "x") and ds["T"].attrs["units"] == "K"
     np.testing.assert_array_equal(ds["T"].values[0], temp.T)
     ds.close()
+
+
+def test_lazy_reads_follow_a_replaced_file(tmp_path):
+    path = tmp_path / "adv.hdf5"
+    first, _, _ = _pdebench_tensor_1d(path, n=2, t=3, x=4)
+    ds = read_pdebench(path)
+    np.testing.assert_array_equal(ds["u"].values, first)
+    with h5py.File(tmp_path / "new.hdf5", "w") as f:
+        f["tensor"] = first + 1
+    os.replace(tmp_path / "new.hdf5", path)
+    np.testing.assert_array_equal(read_pdebench(path)["u"].values, first + 1)
