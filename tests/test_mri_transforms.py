@@ -103,6 +103,8 @@ def test_mask_kspace_removes_negative_zeros_under_jit():
         assert not np.signbit(out.real).any()
         assert not np.signbit(out.imag).any()
         np.testing.assert_array_equal(np.signbit(out.real), np.signbit(reference.real))
+    ref_layout = mask.reshape(1, 1, 4, 1)
+    np.testing.assert_array_equal(np.asarray(mask_kspace(k, ref_layout)), reference)
     with pytest.raises(ValueError, match=r"mask: expected length 4.*found mask shape \(5,\)"):
         mask_kspace(k, np.ones(5))
 

@@ -10,7 +10,9 @@ read-out, ``W`` phase-encode). Real images for networks are channels-last ``(bat
 """
 
 from sciml.mri.evaluate import evaluate_directories as evaluate_directories
+from sciml.mri.evaluate import evaluate_volume as evaluate_volume
 from sciml.mri.evaluate import format_metrics as format_metrics
+from sciml.mri.io import RECONS_KEYS as RECONS_KEYS
 from sciml.mri.io import MRIHeader as MRIHeader
 from sciml.mri.io import SliceDataset as SliceDataset
 from sciml.mri.io import VolumeInfo as VolumeInfo
@@ -40,10 +42,12 @@ from sciml.mri.transforms import normalize as normalize
 from sciml.mri.transforms import normalize_instance as normalize_instance
 from sciml.mri.transforms import rss as rss
 from sciml.mri.transforms import rss_complex as rss_complex
+from sciml.mri.transforms import unet_crop_size as unet_crop_size
 from sciml.mri.transforms import zero_filled as zero_filled
 
 __all__ = [
     "MASK_KINDS",
+    "RECONS_KEYS",
     "MRIHeader",
     "MaskFunc",
     "SliceDataset",
@@ -54,6 +58,7 @@ __all__ = [
     "center_crop",
     "complex_abs",
     "evaluate_directories",
+    "evaluate_volume",
     "fft2c",
     "format_metrics",
     "ifft2c",
@@ -74,5 +79,6 @@ __all__ = [
     "ssim_jax",
     "ssim_loss",
     "synthesize_dataset",
+    "unet_crop_size",
     "zero_filled",
 ]

@@ -121,7 +121,8 @@ def mask_kspace(kspace: Any, mask: Any) -> jax.Array:
 
     Args:
       kspace: complex ``(..., H, W)``.
-      mask: ``(W,)`` (or broadcastable to ``(..., 1, W)``) with 1/True on sampled columns.
+      mask: ``(W,)``, broadcastable to ``(..., 1, W)``, or the reference's ``[1, ..., W, 1]``
+        (as returned by ``MaskFunc.__call__``), with 1/True on sampled columns.
 
     Returns:
       complex ``(..., H, W)`` with unsampled columns and every zero set to +0.0 (no negative
@@ -129,6 +130,8 @@ def mask_kspace(kspace: Any, mask: Any) -> jax.Array:
     """
     kspace = _require_complex(kspace, "mask_kspace")
     mask = jnp.asarray(mask)
+    if mask.ndim >= 2 and mask.shape[-1] == 1 and mask.shape[-2] == kspace.shape[-1]:
+        mask = mask.reshape(-1)  # the reference's real-pair layout [1, ..., 1, W, 1]
     if mask.shape[-1] != kspace.shape[-1]:
         raise ValueError(
             f"mask: expected length {kspace.shape[-1]} (the phase-encode axis W of k-space "
