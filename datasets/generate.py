@@ -184,6 +184,9 @@ def simulate_to_file(
     if not math.isfinite(dt) or dt <= 0:
         raise ValueError(f"--dt: expected a time step > 0, found {dt}; e.g. --dt {spec.default_dt}")
     step = spec.make_step(grid, dt, **params)
+    used = getattr(step, "grid", None)
+    if isinstance(used, Grid) and used.shape == grid.shape:
+        grid = used  # the grid the solver really uses (e.g. its boundary set by a parameter)
 
     channels = tuple(spec.channels)
     n_frames = n_steps // save_every + 1

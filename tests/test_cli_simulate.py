@@ -140,3 +140,22 @@ def test_list_equations(capsys):
     assert _simulate("--list") == 0
     out = capsys.readouterr().out
     assert "ks1d" in out and "heat2d" in out and "nu=" in out
+
+
+def test_non_periodic_boundary_is_recorded(tmp_path):
+    out = tmp_path / "fd.nc"
+    args = [
+        "--grid",
+        "16",
+        "--steps",
+        "2",
+        "--set",
+        "boundary=dirichlet",
+        "--set",
+        "boundary_value=1",
+    ]
+    assert _simulate("fd_heat1d", "--out", str(out), *args) == 0
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.attrs["boundary"] == "dirichlet" and float(ds.attrs["boundary_value"]) == 1.0
+        dx = float(ds.attrs["dx"])
+        np.testing.assert_allclose(ds["x"].values, (np.arange(16) + 0.5) * dx, rtol=1e-14)
