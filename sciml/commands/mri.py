@@ -148,7 +148,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"{result['count']} volumes: {format_metrics(result)}")
     if args.json is not None:
         tmp = args.json.with_name(f".{args.json.name}.tmp")
-        tmp.write_text(json.dumps(result, indent=2, allow_nan=True))
+        # Standard JSON: the undefined spread of a single volume is written as null.
+        std = {k: (None if v != v else v) for k, v in result["std"].items()}
+        tmp.write_text(json.dumps({**result, "std": std}, indent=2))
         tmp.replace(args.json)
     return 0
 
