@@ -10,6 +10,7 @@ shardings of the CURRENT mesh, so a checkpoint written on 8 devices restores on 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,16 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint._src.checkpoint_managers import preservation_policy as pp
+
+
+class _QuietUntrackedSaves(logging.Filter):
+    """Orbax warns on every save without metrics when best-tracking is on; most saves have none."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "did not provide metrics" not in record.getMessage()
+
+
+logging.getLogger("absl").addFilter(_QuietUntrackedSaves())
 
 
 def path_str(path: Sequence[Any]) -> str:

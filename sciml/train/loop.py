@@ -280,7 +280,7 @@ def fit(
         (loss, (aux, rngs, rest)), grads = grad_fn(params, rest, rngs, batch, key, step)
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        metrics = {"loss": loss, **aux, "grad_norm": optax.global_norm(grads)}
+        metrics = {"loss": loss, **aux, "grad_norm": optax.tree.norm(grads)}
         return params, rest, rngs, opt_state, metrics
 
     def evaluate_batch(params, rest, rngs, batch, key_data, step):
@@ -424,7 +424,7 @@ def fit(
     )
 
 
-def train(config: TrainConfig) -> TrainResult:
+def train(config: TrainConfig, *, callbacks: Sequence[Callback] = ()) -> TrainResult:
     """Build model, task and data from the registries named in ``config``, then :func:`fit`."""
     from sciml.train.registry import build_model, build_source, build_task
 
@@ -436,4 +436,6 @@ def train(config: TrainConfig) -> TrainResult:
         eval_source = build_source(
             config.data.eval.kind, dict(config.data.eval.kwargs), key="data.eval"
         )
-    return fit(model, task, train_source, config=config, eval_source=eval_source)
+    return fit(
+        model, task, train_source, config=config, eval_source=eval_source, callbacks=callbacks
+    )
