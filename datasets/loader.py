@@ -230,7 +230,9 @@ class Loader:
         return spec
 
     def __len__(self) -> int:
-        """Batches left to yield (``sys.maxsize`` when repeating forever)."""
+        """Batches left to yield; a loader that repeats forever has no length (TypeError)."""
+        if self.num_epochs is None:
+            raise TypeError("Loader: num_epochs=None repeats forever, so it has no length")
         return len(self._dataset) - self._step
 
     def __iter__(self) -> Iterator[dict[str, np.ndarray]]:

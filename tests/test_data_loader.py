@@ -152,6 +152,8 @@ def test_threaded_and_inline_reading_agree_and_forever_repeats(tmp_path):
     threaded = _ids(_loader(src, global_batch=6, num_threads=3, prefetch=4), n=20)
     inline = _ids(_loader(src, global_batch=6, num_threads=0), n=20)
     np.testing.assert_array_equal(np.concatenate(threaded), np.concatenate(inline))
+    with pytest.raises(TypeError, match="repeats forever"):
+        len(_loader(src, global_batch=6))
     # num_epochs=None keeps going past the first epoch (8 steps) with fresh permutations
     ids = np.concatenate(threaded)
     assert len(ids) == 120
@@ -209,3 +211,15 @@ def test_set_state_rejects_a_state_from_another_configuration():
         _loader(src).set_state({"position": 3})
     with pytest.raises(ValueError, match=r"step: expected an integer in \[0, 5\], found 9"):
         _loader(src, num_epochs=1).set_state({**state, "step": 9})
+
+
+def test_bad_sample_error_reaches_the_consumer_from_reader_threads(tmp_path):
+    x = np.ones((10, 3), np.float32)
+    x[6, 1] = np.inf
+    path = tmp_path / "inf.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=x)
+    loader = _loader(H5Source(path, ["x"]), global_batch=2, shuffle=False, num_threads=2)
+    assert len(_loader(H5Source(path, ["x"]), global_batch=2, num_epochs=2)) == 10
+    with pytest.raises(ValueError, match=r"^.*inf\.h5 variable 'x', sample 6: expected finite"):
+        list(loader)

@@ -259,3 +259,17 @@ def test_xarray_source_nan(tmp_path):
     src = XarraySource(path, ["u"], engine="h5netcdf")
     with pytest.raises(ValueError, match=r"nan\.nc variable 'u', sample 3: .*1 NaN"):
         src[3]
+
+
+def test_xarray_source_zarr_store(tmp_path):
+    ds = xr.Dataset({"u": (("sample", "x"), np.arange(8.0).reshape(2, 4))})
+    store = tmp_path / "fields.zarr"
+    try:
+        import zarr  # noqa: F401
+    except ImportError:
+        store.mkdir()
+        with pytest.raises(ValueError, match=r"fields\.zarr': a zarr store needs the zarr package"):
+            XarraySource(store, ["u"])
+    else:
+        ds.to_zarr(store)
+        np.testing.assert_array_equal(XarraySource(store, ["u"])[1]["x"][:, 0], [4, 5, 6, 7])
