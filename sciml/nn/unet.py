@@ -47,13 +47,14 @@ def pool(x: jax.Array, kind: str) -> jax.Array:
     ``x``: ``(batch, *spatial, C)`` -> ``(batch, *(n // 2), C)``; an odd trailing cell is dropped
     (as PyTorch's pooling does).
     """
-    ndim = x.ndim - 2
-    window = (1,) + (2,) * ndim + (1,)
-    if kind == "max":
-        init = jnp.array(-jnp.inf, x.dtype)
-        return jax.lax.reduce_window(x, init, jax.lax.max, window, window, "VALID")
-    total = jax.lax.reduce_window(x, jnp.array(0, x.dtype), jax.lax.add, window, window, "VALID")
-    return total / (2**ndim)
+    spatial = [n // 2 for n in x.shape[1:-1]]
+    x = x[(slice(None), *(slice(0, 2 * n) for n in spatial), slice(None))]
+    shape = [x.shape[0]]
+    for n in spatial:
+        shape += [n, 2]
+    x = x.reshape(*shape, x.shape[-1])
+    axes = tuple(2 + 2 * i for i in range(len(spatial)))
+    return jnp.max(x, axis=axes) if kind == "max" else jnp.mean(x, axis=axes)
 
 
 def upsample_linear(x: jax.Array, boundary: str) -> jax.Array:

@@ -1,0 +1,202 @@
+"""Zoo U-Net: shapes in 1D/2D/3D, exact periodic equivariance, gradients, every option, helpers."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from sciml.nn import Norm, UNet
+from sciml.nn.unet import pool, upsample_linear
+
+
+def _apply(model, x):
+    return nnx.jit(lambda m, v: m(v))(model, x)
+
+
+@pytest.mark.parametrize("ndim,size,depth", [(1, 16, 2), (2, 8, 2), (3, 4, 1)])
+def test_shapes_nd(ndim, size, depth):
+    model = UNet(2, 3, ndim=ndim, width=2, depth=depth, rngs=nnx.Rngs(0))
+    x = jnp.ones((2, *(size,) * ndim, 2))
+    y = _apply(model, x)
+    assert y.shape == (2, *(size,) * ndim, 3)
+    assert np.all(np.isfinite(np.asarray(y)))
+
+
+def test_odd_sizes_are_padded_to_the_skip():
+    model = UNet(1, 1, ndim=2, width=2, depth=2, up="transpose", rngs=nnx.Rngs(0))
+    y = _apply(model, jnp.ones((1, 13, 10, 1)))
+    assert y.shape == (1, 13, 10, 1)
+
+
+@pytest.mark.parametrize(
+    "ndim,depth,down,up",
+    [(2, 2, "max", "transpose"), (2, 2, "conv", "linear"), (3, 1, "avg", "linear")],
+)
+def test_periodic_unet_is_translation_equivariant(x64, ndim, depth, down, up):
+    model = UNet(
+        1,
+        2,
+        ndim=ndim,
+        width=2,
+        depth=depth,
+        down=down,
+        up=up,
+        boundary="periodic",
+        rngs=nnx.Rngs(1),
+    )
+    n = 4 * 2**depth if ndim < 3 else 4
+    x = jax.random.normal(jax.random.key(3), (1, *(n,) * ndim, 1), dtype=jnp.float64)
+    f = nnx.jit(lambda m, v: m(v))
+    y = f(model, x)
+    shift = (2**depth, 3 * 2**depth)[: min(ndim, 2)]
+    axes = tuple(range(1, 1 + len(shift)))
+    np.testing.assert_allclose(
+        np.asarray(f(model, jnp.roll(x, shift, axes))),
+        np.asarray(jnp.roll(y, shift, axes)),
+        rtol=0,
+        atol=1e-12,
+    )
+    # A shift by one cell is not a symmetry of the pooled network: the test can fail.
+    off = np.abs(np.asarray(f(model, jnp.roll(x, 1, 1)) - jnp.roll(y, 1, 1))).max()
+    assert off > 1e-6
+
+
+def test_zero_boundary_is_not_periodic():
+    model = UNet(1, 1, ndim=1, width=2, depth=1, boundary="zero", rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(0), (1, 16, 1))
+    y = _apply(model, x)
+    ys = _apply(model, jnp.roll(x, 2, 1))
+    assert np.abs(np.asarray(ys - jnp.roll(y, 2, 1))).max() > 1e-4
+
+
+def test_gradients_reach_every_parameter():
+    model = UNet(
+        1,
+        1,
+        ndim=2,
+        width=2,
+        depth=2,
+        norm="group",
+        norm_groups=2,
+        norm_affine=True,
+        up_norm=True,
+        rngs=nnx.Rngs(0),
+    )
+    x = jax.random.normal(jax.random.key(0), (2, 8, 8, 1))
+
+    def loss(m):
+        return jnp.mean((m(x) - x) ** 2)
+
+    grads = nnx.jit(nnx.grad(loss))(model)
+    leaves = jax.tree.leaves(nnx.state(grads, nnx.Param))
+    assert len(leaves) > 10
+    for g in leaves:
+        g = np.asarray(g)
+        assert np.all(np.isfinite(g))
+        assert np.abs(g).max() > 0
+
+
+@pytest.mark.parametrize(
+    "norm,down,up",
+    [
+        ("instance", "max", "transpose"),
+        ("group", "avg", "linear"),
+        ("batch", "conv", "transpose"),
+        ("none", "max", "linear"),
+    ],
+)
+def test_every_option_builds_and_runs(norm, down, up):
+    model = UNet(
+        1,
+        1,
+        ndim=1,
+        width=2,
+        depth=1,
+        norm=norm,
+        norm_groups=2,
+        down=down,
+        up=up,
+        activation="leaky_relu",
+        boundary="zero",
+        rngs=nnx.Rngs(0),
+    )
+    y = _apply(model, jnp.linspace(0.0, 1.0, 16).reshape(2, 8, 1))
+    assert y.shape == (2, 8, 1)
+    assert np.all(np.isfinite(np.asarray(y)))
+
+
+def test_upsample_linear_matches_half_pixel_resize():
+    x = jax.random.normal(jax.random.key(0), (1, 5, 6, 2))
+    ours = upsample_linear(x, "zero")
+    ref = jax.image.resize(x, (1, 10, 12, 2), method="linear", antialias=False)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(ref), rtol=0, atol=1e-6)
+    # Periodic: equals the middle copy of the edge-clamped up-sampling of a thrice tiled field.
+    xp = np.asarray(x[:, :, :1])
+    tiled = upsample_linear(jnp.asarray(np.tile(xp, (1, 3, 1, 1))), "zero")
+    np.testing.assert_allclose(
+        np.asarray(upsample_linear(jnp.asarray(xp), "periodic")),
+        np.asarray(tiled[:, 10:20]),
+        rtol=0,
+        atol=1e-6,
+    )
+
+
+def test_pool_matches_numpy():
+    x = np.random.default_rng(0).normal(size=(2, 6, 4, 3)).astype(np.float32)
+    blocks = x.reshape(2, 3, 2, 2, 2, 3)
+    np.testing.assert_allclose(np.asarray(pool(jnp.asarray(x), "max")), blocks.max((2, 4)))
+    np.testing.assert_allclose(
+        np.asarray(pool(jnp.asarray(x), "avg")), blocks.mean((2, 4)), rtol=1e-6
+    )
+
+
+def test_instance_and_group_norm_match_numpy():
+    x = np.random.default_rng(1).normal(2.0, 3.0, size=(2, 5, 4, 6)).astype(np.float32)
+    y = np.asarray(Norm("instance", 6, rngs=nnx.Rngs(0))(jnp.asarray(x)))
+    mu = x.mean((1, 2), keepdims=True)
+    ref = (x - mu) / np.sqrt(x.var((1, 2), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    g = np.asarray(Norm("group", 6, groups=3, rngs=nnx.Rngs(0))(jnp.asarray(x)))
+    xg = x.reshape(2, 5, 4, 3, 2)
+    ref = (xg - xg.mean((1, 2, 4), keepdims=True)) / np.sqrt(
+        xg.var((1, 2, 4), keepdims=True) + 1e-5
+    )
+    np.testing.assert_allclose(g, ref.reshape(x.shape), rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_uses_running_statistics_in_eval_mode():
+    norm = Norm("batch", 2, momentum=0.0, rngs=nnx.Rngs(0))
+    x = jnp.asarray(np.random.default_rng(2).normal(5.0, 2.0, size=(4, 8, 2)), jnp.float32)
+    y = norm(x)  # training mode: batch statistics, running averages set (momentum 0)
+    np.testing.assert_allclose(np.asarray(y.mean((0, 1))), 0.0, atol=1e-5)
+    norm.eval()
+    np.testing.assert_allclose(np.asarray(norm(x)), np.asarray(y), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(down="stride"), "down: expected one of"),
+        (dict(up="nearest"), "up: expected one of"),
+        (dict(norm="layer"), "norm: expected one of"),
+        (dict(activation="mish"), "activation: expected one of"),
+        (dict(boundary="ghost"), "boundary: expected 'periodic'"),
+        (dict(decoder_channels=(2,)), "decoder_channels: expected 2 widths"),
+        (dict(norm="group", norm_groups=3), "groups: expected a divisor"),
+        (dict(ndim=4), "ndim: expected 1, 2 or 3"),
+    ],
+)
+def test_bad_configuration(kwargs, match):
+    args = dict(ndim=1, width=2, depth=2)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        UNet(1, 1, **args, rngs=nnx.Rngs(0))
+
+
+def test_bad_input_shapes():
+    model = UNet(1, 1, ndim=2, width=2, depth=2, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"UNet input: expected rank 4"):
+        model(jnp.ones((8, 8, 1)))
+    with pytest.raises(ValueError, match=r"expected every spatial size >= 2\*\*depth = 4"):
+        model(jnp.ones((1, 8, 2, 1)))
