@@ -198,8 +198,13 @@ class Loader:
                 f"source, found {self.global_batch}; lower global_batch or pass "
                 "drop_remainder=False"
             )
-        self.num_threads = int(num_threads)
-        self.prefetch = int(prefetch)
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
+            raise ValueError(
+                f"Loader: num_threads: expected an integer >= 0, found {num_threads!r}; pass "
+                "num_threads=0 to read in the consuming thread"
+            )
+        self.num_threads = num_threads
+        self.prefetch = _positive(prefetch, "prefetch", "pass prefetch=2")
         self._dataset = self._build()
         self._step = 0
 
