@@ -7,14 +7,23 @@ the ML code (``sciml.nn``, ``sciml.train``, ``sciml.stepper``).
 """
 
 from sciml.solvers import equations as _equations  # noqa: F401  (registers built-ins)
+from sciml.solvers.advection import Advection as Advection
+from sciml.solvers.burgers import Burgers as Burgers
 from sciml.solvers.coarsen import coarse_grid as coarse_grid
 from sciml.solvers.coarsen import coarsen as coarsen
+from sciml.solvers.gray_scott import GrayScott as GrayScott
 from sciml.solvers.grid import Grid as Grid
 from sciml.solvers.heat import Heat as Heat
 from sciml.solvers.ic_random import gaussian_random_field as gaussian_random_field
 from sciml.solvers.ic_random import random_fourier_series as random_fourier_series
+from sciml.solvers.ic_standard import burgers_cole_hopf as burgers_cole_hopf
+from sciml.solvers.ic_standard import gray_scott_spots as gray_scott_spots
+from sciml.solvers.ic_standard import kdv_soliton as kdv_soliton
+from sciml.solvers.ic_standard import taylor_green_vortex as taylor_green_vortex
+from sciml.solvers.kdv import KdV as KdV
 from sciml.solvers.ks import KuramotoSivashinsky as KuramotoSivashinsky
 from sciml.solvers.ks import KuramotoSivashinsky2D as KuramotoSivashinsky2D
+from sciml.solvers.navier_stokes import NavierStokes2D as NavierStokes2D
 from sciml.solvers.registry import EQUATIONS as EQUATIONS
 from sciml.solvers.registry import EquationSpec as EquationSpec
 from sciml.solvers.registry import GridDefaults as GridDefaults
@@ -28,23 +37,32 @@ from sciml.solvers.spectral import etdrk4_coefficients as etdrk4_coefficients
 
 __all__ = [
     "EQUATIONS",
+    "Advection",
     "BlowUpError",
+    "Burgers",
     "EquationSpec",
+    "GrayScott",
     "Grid",
     "GridDefaults",
     "Heat",
+    "KdV",
     "KuramotoSivashinsky",
     "KuramotoSivashinsky2D",
+    "NavierStokes2D",
     "ParamSpec",
     "SpectralStep",
+    "burgers_cole_hopf",
     "coarse_grid",
     "coarsen",
     "etdrk4_coefficients",
     "gaussian_random_field",
     "get_equation",
+    "gray_scott_spots",
+    "kdv_soliton",
     "random_fourier_series",
     "register_equation",
     "rollout",
+    "taylor_green_vortex",
 ]
 
 # --- finite differences (B2) ---
