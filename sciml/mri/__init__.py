@@ -82,3 +82,22 @@ __all__ = [
     "unet_crop_size",
     "zero_filled",
 ]
+
+# --- models (D2) ---
+from sciml.mri.models import UNET_VARIANTS as UNET_VARIANTS
+from sciml.mri.models import NormUnet as NormUnet
+from sciml.mri.models import SensitivityModel as SensitivityModel
+from sciml.mri.models import VarNet as VarNet
+from sciml.mri.models import VarNetBlock as VarNetBlock
+from sciml.mri.models import count_parameters as count_parameters
+from sciml.mri.models import fastmri_unet as fastmri_unet
+
+__all__ += [
+    "UNET_VARIANTS",
+    "NormUnet",
+    "SensitivityModel",
+    "VarNet",
+    "VarNetBlock",
+    "count_parameters",
+    "fastmri_unet",
+]
