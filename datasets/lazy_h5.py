@@ -19,16 +19,25 @@ import numpy as np
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-__all__ = ["H5LazyArray", "check_hdf5_file", "lazy_variable"]
+__all__ = ["H5LazyArray", "check_hdf5_file", "is_netcdf3", "lazy_variable"]
 
 
-def check_hdf5_file(path: str | os.PathLike) -> str:
-    """Return ``path`` as a string after checking it exists and is a readable HDF5/netCDF4 file."""
+def is_netcdf3(path: str | os.PathLike) -> bool:
+    """True if ``path`` starts with the netCDF-3 (classic / 64-bit offset / CDF-5) signature."""
+    with open(path, "rb") as fh:
+        return fh.read(4) in (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+
+
+def check_hdf5_file(path: str | os.PathLike, *, allow_netcdf3: bool = False) -> str:
+    """Return ``path`` as a string after checking it exists and is a readable HDF5/netCDF4 file
+    (or, with ``allow_netcdf3``, a netCDF-3 file)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file; check the path")
     if os.path.isdir(path):
         raise ValueError(f"{path}: expected a file, found a directory; pass a .h5/.hdf5/.nc file")
+    if allow_netcdf3 and is_netcdf3(path):
+        return path
     try:
         with h5py.File(path, "r") as f:
             list(f.keys())

@@ -1,7 +1,8 @@
 """Open any supported trajectory file in the common xarray form, detecting its layout.
 
 Supported: sciml trajectory files (``sciml simulate``), PDEBench (all its HDF5 layouts), The Well,
-jax-cfd netCDF, and any netCDF4 file with ``time`` and ``x`` dimensions (e.g. written by xarray). Every reader returns an ``xarray.Dataset`` with dims
+jax-cfd netCDF, and any netCDF file with ``time`` and ``x`` dimensions (e.g. written by xarray;
+netCDF-3 files are read with xarray's scipy engine). Every reader returns an ``xarray.Dataset`` with dims
 ``(sample, time, x[, y[, z]])``, one variable per field (vector fields split per component),
 coordinates with units where the source has them, and the source's attributes; values stay on
 disk until indexed.
@@ -13,8 +14,8 @@ import os
 
 import h5py
 import xarray as xr
-from sciml.datasets.lazy_h5 import check_hdf5_file, decode_attr
-from sciml.datasets.read_jaxcfd import common_order, is_jaxcfd_attrs, read_jaxcfd
+from sciml.datasets.lazy_h5 import check_hdf5_file, decode_attr, is_netcdf3
+from sciml.datasets.read_jaxcfd import common_order, is_jaxcfd_attrs, open_netcdf, read_jaxcfd
 from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
 from sciml.datasets.read_well import is_well_file, read_well
 from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
@@ -26,13 +27,25 @@ LAYOUTS = {
     "pdebench": "PDEBench ('tensor' | 'density'+'Vx' | seed groups '0000/data' | 'velocity'+'particles')",
     "well": "The Well ('dimensions' + 't0_fields'/'t1_fields'/'t2_fields')",
     "jax-cfd": "jax-cfd netCDF (attributes physics_config_str/stable_time_step or 'u' with 'offset')",
-    "netcdf": "netCDF4 with dimension scales 'time' and 'x' (any other xarray-written trajectories)",
+    "netcdf": "netCDF with dimensions 'time' and 'x' (any other xarray-written trajectories)",
 }
 
 
 def detect_layout(path: str | os.PathLike) -> str:
     """Name of the layout of ``path`` (a key of :data:`LAYOUTS`); error lists what was found."""
-    path = check_hdf5_file(path)
+    path = check_hdf5_file(path, allow_netcdf3=True)
+    if is_netcdf3(path):
+        with open_netcdf(path) as ds:
+            attrs = dict(ds.attrs)
+            if is_jaxcfd_attrs(attrs, {k: v.attrs for k, v in ds.variables.items()}):
+                return "jax-cfd"
+            if {"time", "x"} <= set(ds.dims):
+                return "netcdf"
+            keys = sorted(ds.variables)
+        raise ValueError(
+            f"{path}: unknown trajectory layout (netCDF-3): found variables {keys} and attributes "
+            f"{sorted(attrs)}; layouts tried: {'; '.join(LAYOUTS.values())}"
+        )
     with h5py.File(path, "r") as f:
         attrs = {k: decode_attr(v) for k, v in f.attrs.items()}
         if attrs.get("sciml_format") == FORMAT_NAME:
@@ -82,8 +95,8 @@ def open_trajectories(
 
 
 def _read_netcdf(path, engine: str | None) -> xr.Dataset:
-    path = check_hdf5_file(path)
-    ds = common_order(xr.open_dataset(path, engine=engine or "h5netcdf"))
+    path = os.fspath(path)
+    ds = common_order(open_netcdf(path, engine))
     ds.attrs["source_format"] = "netCDF"
     ds.attrs["source_file"] = os.path.abspath(path)
     return ds

@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 
 import xarray as xr
-from sciml.datasets.lazy_h5 import check_hdf5_file
+from sciml.datasets.lazy_h5 import check_hdf5_file, is_netcdf3
 
-__all__ = ["JAXCFD_ATTRS", "common_order", "is_jaxcfd_attrs", "read_jaxcfd"]
+__all__ = ["JAXCFD_ATTRS", "common_order", "is_jaxcfd_attrs", "open_netcdf", "read_jaxcfd"]
 
 JAXCFD_ATTRS = ("physics_config_str", "stable_time_step", "save_grid_size", "domain_size")
 _ORDER = ("sample", "time", "x", "y", "z")
@@ -28,6 +28,22 @@ def is_jaxcfd_attrs(attrs, variables) -> bool:
     if any(k in attrs for k in JAXCFD_ATTRS):
         return True
     return "u" in variables and "offset" in variables["u"]
+
+
+def open_netcdf(path: str | os.PathLike, engine: str | None = None) -> xr.Dataset:
+    """Open a netCDF4/HDF5 file (h5netcdf by default) or a netCDF-3 file (scipy by default)
+    lazily with xarray; an unreadable file is a one-line ``ValueError``."""
+    path = check_hdf5_file(path, allow_netcdf3=True)
+    if is_netcdf3(path):
+        try:
+            return xr.open_dataset(path, engine=engine or "scipy")
+        except Exception as err:  # scipy/netCDF4 raise various types on a damaged file
+            raise ValueError(
+                f"{path}: not a readable netCDF-3 file ({os.path.getsize(path)} bytes; "
+                f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); the file "
+                "is corrupt or truncated, re-download or regenerate it"
+            ) from None
+    return xr.open_dataset(path, engine=engine or "h5netcdf")
 
 
 def common_order(ds: xr.Dataset) -> xr.Dataset:
@@ -49,11 +65,11 @@ def read_jaxcfd(path: str | os.PathLike, *, engine: str | None = None) -> xr.Dat
     """Open a jax-cfd netCDF file lazily; dims ``(sample, time, x, y[, z])``, offsets kept.
 
     Args:
-      path: the ``.nc`` file (netCDF4/HDF5).
-      engine: xarray engine, ``"h5netcdf"`` (default) or ``"netcdf4"``.
+      path: the ``.nc`` file (netCDF4/HDF5, or netCDF-3 as xarray writes without netCDF4).
+      engine: xarray engine, ``"h5netcdf"`` (default) or ``"netcdf4"`` (netCDF-3: ``"scipy"``).
     """
-    path = check_hdf5_file(path)
-    ds = xr.open_dataset(path, engine=engine or "h5netcdf")
+    path = os.fspath(path)
+    ds = open_netcdf(path, engine)
     if "x" not in ds.dims:
         found = dict(ds.sizes)
         ds.close()

@@ -346,3 +346,27 @@ def test_lazy_reads_follow_a_replaced_file(tmp_path):
         f["tensor"] = first + 1
     os.replace(tmp_path / "new.hdf5", path)
     np.testing.assert_array_equal(read_pdebench(path)["u"].values, first + 1)
+
+
+def test_netcdf3_files(tmp_path):
+    u = _rng(9).random((3, 4, 4)).astype(np.float32)
+    xr.Dataset(
+        {"u": (("time", "x", "y"), u, {"offset": [1.0, 0.5]})},
+        coords={"x": np.arange(4.0)},
+        attrs={"stable_time_step": 0.01},
+    ).to_netcdf(tmp_path / "cfd3.nc", engine="scipy")  # netCDF-3, as xarray writes without netCDF4
+    assert detect_layout(tmp_path / "cfd3.nc") == "jax-cfd"
+    ds = open_trajectories(tmp_path / "cfd3.nc")
+    assert ds["u"].dims == ("sample", "time", "x", "y")
+    np.testing.assert_array_equal(ds["u"].values[0], u)
+    np.testing.assert_array_equal(ds["u"].attrs["offset"], [1.0, 0.5])
+    ds.close()
+    raw = (tmp_path / "cfd3.nc").read_bytes()
+    (tmp_path / "cut3.nc").write_bytes(raw[:200])
+    with pytest.raises(ValueError, match=r"cut3.nc: not a readable netCDF-3 file \(200 bytes"):
+        open_trajectories(tmp_path / "cut3.nc")
+    xr.Dataset({"q": (("a",), np.arange(3.0))}).to_netcdf(tmp_path / "q3.nc", engine="scipy")
+    with pytest.raises(
+        ValueError, match=r"q3.nc: unknown trajectory layout \(netCDF-3\): found variables \['q'\]"
+    ):
+        open_trajectories(tmp_path / "q3.nc")

@@ -5,13 +5,14 @@ For a trajectory file (sciml, PDEBench, The Well, jax-cfd) prints the dimensions
 large file is never loaded whole), the coordinates and the attributes. Any other HDF5 file (e.g.
 fastMRI) is printed as a tree of groups and datasets with their attributes and value ranges
 (complex data: of the magnitude). For a run directory prints config.yaml and the last lines of its
-metrics files.
+metrics files. netCDF-3 files are read with xarray's scipy engine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -208,25 +209,36 @@ def _print_run_dir(path: str, lines: int) -> None:
         print("metrics: (none)")
 
 
-def run(args: argparse.Namespace) -> int:
+def _describe(args: argparse.Namespace) -> None:
     path = args.path
     if os.path.isdir(path):
         _print_run_dir(path, args.lines)
-        return 0
-    from sciml.datasets.lazy_h5 import check_hdf5_file
+        return
+    from sciml.datasets.lazy_h5 import check_hdf5_file, is_netcdf3
     from sciml.datasets.open import detect_layout, open_trajectories
+    from sciml.datasets.read_jaxcfd import open_netcdf
 
-    path = check_hdf5_file(path)
+    path = check_hdf5_file(path, allow_netcdf3=True)
+    stats = not args.no_stats
     try:
         layout = detect_layout(path)
     except ValueError as err:
         if "unknown trajectory layout" not in str(err):
             raise
-        _print_hdf5_tree(path, not args.no_stats, args.attr_chars)
-        return 0
-    ds = open_trajectories(path, layout=layout)
+        if is_netcdf3(path):
+            with open_netcdf(path) as ds:
+                _print_dataset(ds, path, "generic netCDF-3", stats, args.attr_chars)
+        else:
+            _print_hdf5_tree(path, stats, args.attr_chars)
+        return
+    with open_trajectories(path, layout=layout) as ds:
+        _print_dataset(ds, path, layout, stats, args.attr_chars)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
-        _print_dataset(ds, path, layout, not args.no_stats, args.attr_chars)
-    finally:
-        ds.close()
+        _describe(args)
+    except BrokenPipeError:  # `sciml inspect big.nc | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
