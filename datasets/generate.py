@@ -154,6 +154,8 @@ def simulate_to_file(
         stability limit when the step provides ``check_dt``.
       seed: PRNG seed of the initial conditions (sample ``i`` uses ``fold_in(key(seed), i)``).
       params: equation parameters overriding the defaults (validated by the spec).
+      dtype: ``"float32"`` or ``"float64"`` (needs ``jax_enable_x64``): the precision of the
+        simulation (the initial conditions are cast to it) and of the file.
       batch_size, frames_per_segment: memory control (default: ~32 MB of float32 per segment;
         peak memory is a small multiple of that, independent of the number of samples and steps).
 
@@ -178,6 +180,13 @@ def simulate_to_file(
         raise ValueError(
             f"--steps: expected a multiple of --save-every ({save_every}), found {n_steps}; "
             f"e.g. --steps {max(save_every, n_steps - n_steps % save_every)}"
+        )
+    if str(dtype) not in ("float32", "float64"):
+        raise ValueError(f"--dtype: expected float32 or float64, found {dtype!r}")
+    if str(dtype) == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError(
+            "--dtype float64: JAX runs in float32 unless x64 is on; call "
+            "jax.config.update('jax_enable_x64', True) first (the CLI does this)"
         )
     params = resolve_params(spec, params)
     grid = _resolve_grid(spec, grid_shape, length)
@@ -252,7 +261,7 @@ def simulate_to_file(
     ):
         for start in range(0, n_samples, batch_size):
             count = min(batch_size, n_samples - start)
-            state = _initial_states(spec, grid, key, start, count, params)
+            state = _initial_states(spec, grid, key, start, count, params).astype(dtype)
             if hasattr(step, "check_dt"):
                 try:
                     step.check_dt(state)

@@ -184,12 +184,16 @@ TOY_HEAT = SimpleNamespace(
 )
 
 
-def test_simulate_matches_exact_heat_solution(tmp_path):
+@pytest.mark.parametrize("dtype, atol", [("float32", 2e-5), ("float64", 1e-12)])
+def test_simulate_matches_exact_heat_solution(tmp_path, request, dtype, atol):
+    if dtype == "float64":
+        request.getfixturevalue("x64")
     path = simulate_to_file(
         TOY_HEAT, str(tmp_path / "h.nc"), n_samples=3, n_steps=6, save_every=2, seed=3,
-        params={"nu": 0.2}, frames_per_segment=2,
+        params={"nu": 0.2}, frames_per_segment=2, dtype=dtype,
     )  # fmt: skip
     with xr.open_dataset(path, engine="netcdf4") as ds:
+        assert ds["u"].dtype == np.dtype(dtype)
         u = ds["u"].values
         t = ds["time"].values
         np.testing.assert_allclose(t, [0.0, 0.2, 0.4, 0.6], rtol=1e-12)
@@ -205,7 +209,7 @@ def test_simulate_matches_exact_heat_solution(tmp_path):
     expected = s[:, None, None] * np.exp(-0.2 * t)[None, :, None] * np.sin(x) + c[
         :, None, None
     ] * np.exp(-0.8 * t)[None, :, None] * np.cos(2 * x)
-    np.testing.assert_allclose(u, expected, rtol=0, atol=2e-5)  # float32 FFT round-off
+    np.testing.assert_allclose(u, expected, rtol=0, atol=atol)  # FFT round-off of the dtype
 
 
 def test_simulate_is_deterministic_and_batch_independent(tmp_path):
@@ -272,6 +276,8 @@ def test_simulate_bad_arguments(tmp_path):
         simulate_to_file(TOY_HEAT, out, dt=2.0)
     with pytest.raises(ValueError, match=r"--grid: toy_heat is 1-D, expected 1 point counts"):
         simulate_to_file(TOY_HEAT, out, grid_shape=[8, 8])
+    with pytest.raises(ValueError, match=r"--dtype float64: JAX runs in float32 unless x64"):
+        simulate_to_file(TOY_HEAT, out, dtype="float64")
     with pytest.raises(ValueError, match=r"--samples: expected an integer >= 1, found 0"):
         simulate_to_file(TOY_HEAT, out, n_samples=0)
     assert os.listdir(tmp_path) == []
