@@ -108,6 +108,14 @@ def _tendency(*, channels: int = 1, rngs: nnx.Rngs, **kwargs: Any) -> nnx.Module
     return Tendency(channels, rngs=rngs, **kwargs)
 
 
+def _unet(
+    *, in_channels: int = 1, out_channels: int = 1, ndim: int = 2, rngs: nnx.Rngs, **kwargs: Any
+) -> nnx.Module:
+    from sciml.nn import UNet
+
+    return UNet(in_channels, out_channels, ndim=ndim, rngs=rngs, **kwargs)
+
+
 def _regression(**kwargs: Any) -> Any:
     from sciml.train.tasks import RegressionTask
 
@@ -158,6 +166,7 @@ def _synthetic_heat(**kwargs: Any) -> Any:
 
 
 register_model("tendency", _tendency)
+register_model("unet", _unet)
 register_task("regression", _regression)
 register_data("array", _array)
 register_data("h5", _h5)
