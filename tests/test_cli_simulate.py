@@ -112,8 +112,6 @@ def test_bad_input_is_one_line(tmp_path, capsys, toy_growth):
     _one_line_error(capsys, r"'nu' expected a float.*found 'abc'")
     assert _simulate("heat1d", "--out", out, "--set", "nu") == 2
     _one_line_error(capsys, r"--set nu: expected NAME=VALUE")
-    assert _simulate("burgers1d", "--out", out, "--grid", "16", "--dt", "100") == 2
-    _one_line_error(capsys, r"--dt 100: .*above the stable limit .*; use dt <= 0\.\d+")
     assert _simulate("fd_heat1d", "--out", out, "--grid", "16", "--dt", "100") == 2
     _one_line_error(capsys, r"above the stable limit of fd_heat1d.*use dt <= 0\.\d+")
     assert _simulate("toy_growth", "--out", out, "--dt", "3") == 2  # the step's check_dt refuses
