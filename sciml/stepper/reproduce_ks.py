@@ -49,8 +49,8 @@ class KSSetup:
     train_frames: int = 200
     test_frames: int = 100
     horizon: float = 20.0
-    width: int = 64
-    kernel_size: int = 7
+    width: int = 32
+    kernel_size: int = 5
     depth: int = 2
     activation: str = "gelu"
     integrator: str = "euler"
@@ -84,7 +84,8 @@ FULL = KSSetup(
     unroll=8,
     steps=20000,
     batch_size=64,
-    width=96,
+    width=64,
+    kernel_size=7,
 )
 
 

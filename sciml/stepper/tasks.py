@@ -33,7 +33,7 @@ from flax import nnx
 
 def _std(model: nnx.Module) -> jax.Array | float:
     s = getattr(model, "state_std", None)
-    return 1.0 if s is None else s.value
+    return 1.0 if s is None else s[...]
 
 
 class RolloutTask:
