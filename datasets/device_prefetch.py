@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec, Sharding
+
+if TYPE_CHECKING:  # JAX is imported on first use: `import sciml.datasets` stays light
+    import jax
+    from jax.sharding import Mesh, NamedSharding, Sharding
 
 __all__ = ["MeshPrefetcher", "batch_sharding", "prefetch_to_mesh", "to_global_array"]
 
 
 def batch_sharding(mesh: Mesh, axes: str | Sequence[str] = "data") -> NamedSharding:
     """Sharding that splits axis 0 (the batch) over the mesh ``axes`` and replicates the rest."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
     names = (axes,) if isinstance(axes, str) else tuple(axes)
     missing = [a for a in names if a not in mesh.axis_names]
     if missing:
@@ -43,6 +47,8 @@ def to_global_array(
     Returns:
         ``{key: jax.Array}`` of global shape ``(local_batch * process_count, ...)``.
     """
+    import jax
+
     out = {}
     for key, value in local_batch.items():
         if isinstance(sharding_tree, Mapping):
@@ -70,6 +76,9 @@ def to_global_array(
 
 def _batch_shards(sharding: Sharding) -> int:
     """How many distinct pieces axis 0 is cut into on this process's devices."""
+    import jax
+    from jax.sharding import NamedSharding
+
     if not isinstance(sharding, NamedSharding) or not sharding.spec:
         return 1
     first = sharding.spec[0]

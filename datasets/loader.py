@@ -9,8 +9,9 @@ and process ``p`` of ``P`` yields rows ``p L : (p + 1) L`` of every global batch
 (``L = G / P``), so concatenating the processes' batches in process order gives exactly the
 batch one process would yield. The index pipeline (shard, repeat, read, prefetch) is a grain
 ``MapDataset`` (shuffled with grain's index shuffle for large sources): random access by step,
-so the iterator state is one integer and resuming never replays data. Reading runs in grain's reader threads (in-process: on few cores this beats
-worker processes, and the sources are thread-safe).
+so the iterator state is one integer and resuming never replays data. Reading runs in grain's
+reader threads (in-process: on few cores this beats worker processes, and the sources are
+thread-safe).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import grain
 import numpy as np
+
+if TYPE_CHECKING:  # grain is imported when a Loader is built: `import sciml.datasets` stays light
+    import grain
 
 __all__ = ["Loader"]
 
@@ -64,7 +67,12 @@ class _Order:
 
     def __init__(self, n: int, seed: int, shuffle: bool):
         self.n, self.seed, self.shuffle = n, seed, shuffle
-        self._grain = grain.MapDataset.range(n).shuffle(seed=seed) if n >= self.SMALL else None
+        if n >= self.SMALL:
+            import grain
+
+            self._grain = grain.MapDataset.range(n).shuffle(seed=seed)
+        else:
+            self._grain = None
         self._cache: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -209,6 +217,8 @@ class Loader:
         self._step = 0
 
     def _build(self) -> grain.MapDataset:
+        import grain
+
         n, p = self.num_records, self.process_count
         order = _Order(n, self.seed, self.shuffle)
         n_chunks = self._steps_per_epoch * p
@@ -244,6 +254,8 @@ class Loader:
         """Yield batches from the current position on; :meth:`get_state` follows consumption."""
         remaining = self._dataset[self._step :]
         if self.num_threads > 0:
+            import grain
+
             options = grain.ReadOptions(
                 num_threads=self.num_threads, prefetch_buffer_size=max(self.prefetch, 1)
             )
