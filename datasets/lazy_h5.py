@@ -19,7 +19,7 @@ import numpy as np
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-__all__ = ["H5LazyArray", "check_hdf5_file", "is_netcdf3", "lazy_variable"]
+__all__ = ["H5LazyArray", "check_hdf5_file", "close_file", "is_netcdf3", "lazy_variable"]
 
 
 def is_netcdf3(path: str | os.PathLike) -> bool:
@@ -92,6 +92,18 @@ def _handle(path: str) -> _FileHandle:
         if path not in _HANDLES:
             _HANDLES[path] = _FileHandle(path)
         return _HANDLES[path]
+
+
+def close_file(path: str | os.PathLike) -> None:
+    """Close this process's cached handle of ``path`` (reopened on the next read if any)."""
+    path = os.fspath(path)
+    with _HANDLES_LOCK:
+        handle = _HANDLES.pop(path, None)
+    if handle is not None:
+        with handle.lock:
+            if handle._file is not None and handle._stamp and handle._stamp[0] == os.getpid():
+                handle._file.close()
+            handle._file = None
 
 
 class H5LazyArray(BackendArray):

@@ -25,13 +25,20 @@ is kept in the attribute ``t_coordinate_full`` when the two differ.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
 import h5py
 import numpy as np
 import xarray as xr
-from sciml.datasets.lazy_h5 import H5LazyArray, check_hdf5_file, decode_attr, lazy_variable
+from sciml.datasets.lazy_h5 import (
+    H5LazyArray,
+    check_hdf5_file,
+    close_file,
+    decode_attr,
+    lazy_variable,
+)
 
 __all__ = ["PDEBENCH_LAYOUTS", "detect_pdebench_layout", "read_pdebench"]
 
@@ -97,6 +104,7 @@ def _finish(variables: dict, coords: dict, attrs: dict, layout: str, path: str) 
     ds.attrs["source_format"] = "PDEBench"
     ds.attrs["source_layout"] = layout
     ds.attrs["source_file"] = os.path.abspath(path)
+    ds.set_close(functools.partial(close_file, path))  # ds.close() releases the HDF5 handle
     return ds
 
 

@@ -22,6 +22,7 @@ spatial dimension) and ``boundary_conditions`` (JSON of every condition's attrib
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -29,7 +30,13 @@ import os
 import h5py
 import numpy as np
 import xarray as xr
-from sciml.datasets.lazy_h5 import H5LazyArray, check_hdf5_file, decode_attr, lazy_variable
+from sciml.datasets.lazy_h5 import (
+    H5LazyArray,
+    check_hdf5_file,
+    close_file,
+    decode_attr,
+    lazy_variable,
+)
 
 __all__ = ["is_well_file", "read_well"]
 
@@ -184,4 +191,6 @@ def read_well(path: str | os.PathLike) -> xr.Dataset:
     attrs = {k: (int(v) if isinstance(v, bool) else v) for k, v in attrs.items()}
     attrs["source_format"] = "The Well"
     attrs["source_file"] = os.path.abspath(path)
-    return xr.Dataset(variables, coords=coords, attrs=attrs)
+    ds = xr.Dataset(variables, coords=coords, attrs=attrs)
+    ds.set_close(functools.partial(close_file, path))  # ds.close() releases the HDF5 handle
+    return ds

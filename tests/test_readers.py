@@ -370,3 +370,19 @@ def test_netcdf3_files(tmp_path):
         ValueError, match=r"q3.nc: unknown trajectory layout \(netCDF-3\): found variables \['q'\]"
     ):
         open_trajectories(tmp_path / "q3.nc")
+
+
+def test_close_releases_the_handle_and_reads_reopen(tmp_path):
+    from sciml.datasets import lazy_h5
+
+    path = tmp_path / "adv.hdf5"
+    data, _, _ = _pdebench_tensor_1d(path, n=2, t=3, x=4)
+    ds = open_trajectories(path)
+    np.testing.assert_array_equal(ds["u"].values, data)
+    assert str(path) in lazy_h5._HANDLES
+    ds.close()
+    assert str(path) not in lazy_h5._HANDLES
+    with h5py.File(path, "a") as f:  # writable again: no read handle is left open
+        f["tensor"][0, 0, 0] = 42.0
+    np.testing.assert_array_equal(ds["u"].values[0, 0, 0], 42.0)  # a later read reopens
+    ds.close()
