@@ -386,3 +386,24 @@ def test_close_releases_the_handle_and_reads_reopen(tmp_path):
         f["tensor"][0, 0, 0] = 42.0
     np.testing.assert_array_equal(ds["u"].values[0, 0, 0], 42.0)  # a later read reopens
     ds.close()
+
+
+def test_lazy_views_pickle_and_read_from_threads(tmp_path):
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "2D_diff-react_NA_NA.h5"
+    seeds = [_rng(i).random((4, 3, 3, 2)).astype(np.float32) for i in range(6)]
+    with h5py.File(path, "w") as f:
+        for i, data in enumerate(seeds):
+            f[f"{i:04d}/data"] = data
+    ds = pickle.loads(pickle.dumps(open_trajectories(path)))  # picklable: no h5py objects inside
+    stacked = np.stack(seeds)
+
+    def read(i):
+        return ds["v"].isel(sample=i % 6, time=i % 4).values
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(read, range(48)))
+    for i, got in enumerate(results):
+        np.testing.assert_array_equal(got, stacked[i % 6, i % 4, ..., 1])
