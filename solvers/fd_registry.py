@@ -20,6 +20,7 @@ rest (``u_t = 0``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -82,6 +83,13 @@ def boundary_ic(
             f"ic_max_mode/ic_terms: expected max_mode in 1..{(min(grid.shape) - 1) // 2} and "
             f"n_terms >= 1, found {max_mode}, {n_terms}"
         )
+    return _boundary_ic(
+        key, float(amplitude), grid, int(n_samples), int(max_mode), int(n_terms), int(channels)
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+def _boundary_ic(key, amplitude, grid, n_samples, max_mode, n_terms, channels):
     k_modes, k_amp, k_phase = jax.random.split(key, 3)
     shape = (n_samples, n_terms, channels)
     modes = jax.random.randint(k_modes, (*shape, grid.ndim), 1, max_mode + 1)

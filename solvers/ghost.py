@@ -79,21 +79,38 @@ def _weights(kind: str, order: int, halo: int) -> tuple[np.ndarray, np.ndarray]:
     return w[:, 1:], b
 
 
-def _side(u0: jax.Array, halo: int, kind: str, value, dx: float, order: int) -> jax.Array:
-    """Ghosts for the low face of axis 0 of ``u0``, ordered from the face outward."""
+def _side(
+    u: jax.Array, axis: int, halo: int, kind: str, value, dx: float, order: int, high: bool
+) -> jax.Array:
+    """Ghost block (``halo`` cells along ``axis``) beyond the low or high face of ``u``, in
+    array order (so it can be concatenated directly)."""
     w, b = _weights(kind, order, halo)
+    n = u.shape[axis]
     m = w.shape[1]
-    if u0.shape[0] < m:
+    if n < m:
         raise ValueError(
             f"fill_ghost: {kind} ghosts of order {order} need >= {m} cells per axis, "
-            f"found {u0.shape[0]}; use a finer grid or a lower order"
+            f"found {n}; use a finer grid or a lower order"
         )
-    ghosts = jnp.tensordot(jnp.asarray(w, u0.dtype), u0[:m], axes=1)
+    # ghost j (j = 0 next to the face) = sum_k w[j, k] u_k (+ b[j] value), with u_k the k-th
+    # cell from the face; the block is laid out outermost-first (low) or face-first (high)
+    rows = np.arange(halo)[::-1] if not high else np.arange(halo)
+    shape = [1] * u.ndim
+    shape[axis] = halo
+    block = 0.0
+    for k in range(m):
+        col = w[rows, k]
+        if not col.any():
+            continue
+        cell = n - 1 - k if high else k
+        coef = jnp.asarray(col.reshape(shape), u.dtype)
+        block = block + coef * jax.lax.slice_in_dim(u, cell, cell + 1, axis=axis)
     if kind in ("dirichlet", "neumann"):
         scale = dx if kind == "neumann" else 1.0
-        shape = (halo,) + (1,) * (u0.ndim - 1)
-        ghosts = ghosts + jnp.asarray(b, u0.dtype).reshape(shape) * (value * scale)
-    return ghosts
+        block = block + jnp.asarray(b[rows].reshape(shape), u.dtype) * (value * scale)
+    if isinstance(block, float):  # a zero block, e.g. from all-zero weights
+        block = jnp.zeros((*u.shape[:axis], halo, *u.shape[axis + 1 :]), u.dtype) + block
+    return block
 
 
 def _check(boundary, order: int, halo: int) -> tuple[str, str]:
@@ -180,17 +197,17 @@ def fill_ghost_axis(
     if halo == 0:
         return u
     values = _pair(value, "value")
-    v = jnp.moveaxis(u, axis, 0)
-    n = v.shape[0]
+    axis = axis % u.ndim
+    n = u.shape[axis]
     if kinds[0] == "periodic":
         if n < halo:
             raise ValueError(f"fill_ghost: periodic halo {halo} exceeds the {n} cells")
-        v = jnp.concatenate([v[n - halo :], v, v[:halo]], axis=0)
+        low = jax.lax.slice_in_dim(u, n - halo, n, axis=axis)
+        high = jax.lax.slice_in_dim(u, 0, halo, axis=axis)
     else:
-        low = _side(v, halo, kinds[0], values[0], dx, order)
-        high = _side(v[::-1], halo, kinds[1], values[1], dx, order)
-        v = jnp.concatenate([low[::-1], v, high], axis=0)
-    return jnp.moveaxis(v, 0, axis)
+        low = _side(u, axis, halo, kinds[0], values[0], dx, order, high=False)
+        high = _side(u, axis, halo, kinds[1], values[1], dx, order, high=True)
+    return jnp.concatenate([low, u, high], axis=axis)
 
 
 def fill_ghost_grid(u: jax.Array, grid: Grid, halo: int, *, order: int = 2) -> jax.Array:
