@@ -95,11 +95,13 @@ def test_generic_hdf5_tree_for_fastmri_like_files(tmp_path, capsys):
 
 def test_run_directory(tmp_path, capsys):
     (tmp_path / "config.yaml").write_text("model: tendency\nsteps: 200\n")
-    (tmp_path / "checkpoints").mkdir()
+    for step in ("200", "1000"):
+        (tmp_path / "checkpoints" / step).mkdir(parents=True)
     lines = [json.dumps({"step": i, "loss": 1.0 / (i + 1)}) for i in range(10)]
     (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     rc, out, _ = _inspect(capsys, str(tmp_path), "--lines", "3")
     assert rc == 0 and "(run directory)" in out and "checkpoints/" in out
+    assert "checkpoints: 200, 1000" in out
     assert "  steps: 200" in out and "metrics.jsonl (last 3 of 10 lines)" in out
     assert lines[-1] in out and lines[-3] in out and lines[-4] not in out
 

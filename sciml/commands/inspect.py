@@ -190,6 +190,13 @@ def _print_run_dir(path: str, lines: int) -> None:
                 print(f"  {line}")
     else:
         print("config.yaml: (none)")
+    checkpoints = os.path.join(path, "checkpoints")
+    if os.path.isdir(checkpoints):
+        steps = sorted(
+            os.listdir(checkpoints),
+            key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n),
+        )
+        print(f"checkpoints: {', '.join(steps) if steps else '(none)'}")
     metrics = []
     for root, _, files in os.walk(path):
         if os.path.relpath(root, path).count(os.sep) > 1:
