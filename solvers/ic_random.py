@@ -7,6 +7,7 @@ with a keyword-only JAX PRNG ``key``; the same key gives the same fields on any 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -82,10 +83,17 @@ def gaussian_random_field(
         )
     power = power / power.mean()
     half = np.sqrt(power[..., : grid.shape[-1] // 2 + 1])[..., None] * amplitude
-    axes = tuple(range(1, grid.ndim + 1))
-    noise = jax.random.normal(key, (int(n_samples), *grid.shape, int(channels)), dtype=dtype)
-    coloured = jnp.fft.rfftn(noise, axes=axes) * jnp.asarray(half, dtype=dtype)
-    return jnp.fft.irfftn(coloured, s=grid.shape, axes=axes).astype(dtype)
+    return _colour_noise(
+        key, jnp.asarray(half, dtype), (int(n_samples), *grid.shape, int(channels))
+    )
+
+
+@partial(jax.jit, static_argnums=(2,))
+def _colour_noise(key: jax.Array, filter_: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    axes = tuple(range(1, len(shape) - 1))
+    noise = jax.random.normal(key, shape, dtype=filter_.dtype)
+    coloured = jnp.fft.rfftn(noise, axes=axes) * filter_
+    return jnp.fft.irfftn(coloured, s=shape[1:-1], axes=axes).astype(filter_.dtype)
 
 
 def random_fourier_series(
@@ -121,17 +129,22 @@ def random_fourier_series(
             f"use max_mode <= {(min(grid.shape) - 1) // 2}"
         )
     shape = (int(n_samples), int(channels), int(n_terms))
+    phases = np.stack([2 * np.pi * x / L for x, L in zip(grid.mesh(), grid.length)])
+    return _fourier_series(key, jnp.asarray(phases, dtype), float(amplitude), max_mode, shape)
+
+
+@partial(jax.jit, static_argnums=(4,))
+def _fourier_series(key, phases, amplitude, max_mode, shape) -> jax.Array:
+    ndim, dtype = phases.shape[0], phases.dtype
     k_modes, k_amp, k_phase = jax.random.split(key, 3)
-    modes = jax.random.randint(k_modes, (*shape, grid.ndim), -max_mode, max_mode + 1)
+    modes = jax.random.randint(k_modes, (*shape, ndim), -max_mode, max_mode + 1)
     zero = jnp.all(modes == 0, axis=-1, keepdims=True)
-    first = jnp.zeros(grid.ndim, dtype=modes.dtype).at[0].set(1)
+    first = jnp.zeros(ndim, dtype=modes.dtype).at[0].set(1)
     modes = jnp.where(zero, first, modes).astype(dtype)
-    amp = jax.random.uniform(k_amp, shape, dtype, -amplitude, amplitude)
+    amp = jax.random.uniform(k_amp, shape, dtype, -1.0, 1.0) * amplitude
     phase = jax.random.uniform(k_phase, shape, dtype, 0.0, 2 * np.pi)
-    mesh = [jnp.asarray(2 * np.pi * x / L, dtype) for x, L in zip(grid.mesh(), grid.length)]
-    angle = sum(
-        modes[..., d].reshape(*shape, *([1] * grid.ndim)) * mesh[d] for d in range(grid.ndim)
-    )
-    angle = angle + phase.reshape(*shape, *([1] * grid.ndim))
-    fields = jnp.sum(amp.reshape(*shape, *([1] * grid.ndim)) * jnp.cos(angle), axis=2)
-    return jnp.moveaxis(fields, 1, -1).astype(dtype)
+    # angle[s, c, j, *x] = m_j . (2 pi x / L) + phi_j
+    angle = jnp.tensordot(modes, phases, axes=([3], [0]))
+    angle = angle + phase.reshape(*shape, *([1] * ndim))
+    fields = jnp.sum(amp.reshape(*shape, *([1] * ndim)) * jnp.cos(angle), axis=2)
+    return jnp.moveaxis(fields, 1, -1)

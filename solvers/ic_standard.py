@@ -7,6 +7,8 @@ function gives the initial condition (``t = 0``) and the reference at any later 
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -140,18 +142,23 @@ def gray_scott_spots(
     if not radius > 0:
         raise ValueError(f"gray_scott_spots: radius must be > 0, found {radius}")
     width = 2 * max(grid.dx)
+    mesh = jnp.asarray(np.stack(grid.mesh()), dtype)
+    shape = (int(n_samples), int(n_spots))
+    return _spots(key, mesh, grid.length, radius, width, float(noise), shape)
+
+
+@partial(jax.jit, static_argnums=(2, 6))
+def _spots(key, mesh, lengths, radius, width, noise, shape) -> jax.Array:
+    ndim, dtype = mesh.shape[0], mesh.dtype
     k_pos, k_noise = jax.random.split(key)
-    lengths = jnp.asarray(grid.length, dtype)
-    centres = jax.random.uniform(k_pos, (int(n_samples), int(n_spots), grid.ndim), dtype) * lengths
-    mesh = [jnp.asarray(m, dtype) for m in grid.mesh()]
+    centres = jax.random.uniform(k_pos, (*shape, ndim), dtype) * jnp.asarray(lengths, dtype)
     d2 = 0.0
-    for axis in range(grid.ndim):
-        c = centres[..., axis].reshape(int(n_samples), int(n_spots), *([1] * grid.ndim))
+    for axis in range(ndim):
+        c = centres[..., axis].reshape(*shape, *([1] * ndim))
         delta = jnp.abs(mesh[axis] - c)
-        delta = jnp.minimum(delta, grid.length[axis] - delta)
+        delta = jnp.minimum(delta, lengths[axis] - delta)
         d2 = d2 + delta**2
     inside = 0.5 * (1 - jnp.tanh((jnp.sqrt(d2) - radius) / width))
     seed = jnp.max(inside, axis=1)
     z = jnp.stack([1 - 0.5 * seed, 0.25 * seed], axis=-1)
-    z = z + noise * jax.random.uniform(k_noise, z.shape, dtype, -1.0, 1.0)
-    return z.astype(dtype)
+    return (z + noise * jax.random.uniform(k_noise, z.shape, dtype, -1.0, 1.0)).astype(dtype)

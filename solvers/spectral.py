@@ -200,8 +200,17 @@ class SpectralStep:
         raise NotImplementedError(f"{type(self).__name__} must define nonlinear()")
 
     def __call__(self, state: jax.Array) -> jax.Array:
-        """Advance ``state`` ``(batch, *spatial, C)`` (real, float32/float64) by one ``dt``."""
+        """Advance ``state`` ``(batch, *spatial, C)`` (real, float32/float64) by one ``dt``.
+
+        Compiled once per input shape/dtype when called eagerly; inlined inside an outer
+        ``jit``/``scan``/``grad``.
+        """
         self._check_shape(state)
+        if "jitted" not in self._cache:
+            self._cache["jitted"] = jax.jit(self._step)
+        return self._cache["jitted"](state)
+
+    def _step(self, state: jax.Array) -> jax.Array:
         dtype = state.dtype if jnp.issubdtype(state.dtype, jnp.floating) else jnp.float32
         u_hat = self.fft(state.astype(dtype))
         cdtype = u_hat.dtype
