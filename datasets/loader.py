@@ -200,6 +200,11 @@ class Loader:
             self._steps_per_epoch = self.num_records // self.global_batch
         else:
             self._steps_per_epoch = math.ceil(self.num_records / self.global_batch)
+        if self.num_records == 0:
+            raise ValueError(
+                f"Loader: source: expected at least one sample, found 0 in {source!r}; check "
+                "the file or the split it was built from"
+            )
         if self._steps_per_epoch == 0:
             raise ValueError(
                 f"Loader: global_batch: expected at most the {self.num_records} samples of the "

@@ -225,7 +225,16 @@ class H5Source:
         if isinstance(fields, Mapping):
             self.fields = {str(k): str(v) for k, v in fields.items()}
         else:
-            self.fields = {str(v).rstrip("/").split("/")[-1]: str(v) for v in fields}
+            self.fields = {}
+            for v in map(str, fields):
+                key = v.rstrip("/").split("/")[-1]
+                if key in self.fields:
+                    raise ValueError(
+                        f"H5Source: fields: '{self.fields[key]}' and '{v}' both give the key "
+                        f"'{key}'; pass a mapping such as {{'{key}_a': '{self.fields[key]}', "
+                        f"'{key}_b': '{v}'}}"
+                    )
+                self.fields[key] = v
         if not self.fields:
             raise ValueError(
                 f"H5Source: '{self.path}': expected at least one field, found none; "

@@ -195,6 +195,8 @@ def test_other_bad_arguments():
         _loader(src, seed=-1)
     with pytest.raises(ValueError, match=r"source: expected an object with __len__.*found list"):
         _loader([1, 2, 3])
+    with pytest.raises(ValueError, match=r"source: expected at least one sample, found 0"):
+        _loader(ArraySource({"x": np.zeros((0, 2))}))
     with pytest.raises(ValueError, match=r"num_threads: expected an integer >= 0, found -1"):
         _loader(src, num_threads=-1)
     clash = ArraySource({"valid": np.zeros(10)})

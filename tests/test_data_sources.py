@@ -167,6 +167,14 @@ def test_h5_source_wrong_dtype_and_rank(tmp_path):
         H5Source(path, ["u", "short"])
 
 
+def test_h5_source_duplicate_keys(tmp_path):
+    path, *_ = _h5(tmp_path, **{"other/v": np.zeros(12)})
+    with pytest.raises(ValueError, match=r"'group/v' and 'other/v' both give the key 'v'"):
+        H5Source(path, ["group/v", "other/v"])
+    both = H5Source(path, {"v1": "group/v", "v2": "other/v"})
+    assert set(both[0]) == {"v1", "v2"}
+
+
 def test_h5_source_not_hdf5(tmp_path):
     path = tmp_path / "text.h5"
     path.write_text("not an hdf5 file")
