@@ -80,7 +80,7 @@ def test_ghosts_feed_a_ghost_conv():
 
     grid = Grid((16,), (1.0,), boundary="dirichlet", boundary_value=0.0)
     conv = Conv(1, 1, 3, ndim=1, boundary="ghost", use_bias=False, rngs=nnx.Rngs(0))
-    conv.conv.kernel.value = jnp.array([1.0, -2.0, 1.0]).reshape(conv.conv.kernel.value.shape)
+    conv.conv.kernel[...] = jnp.array([1.0, -2.0, 1.0]).reshape(conv.conv.kernel.shape)
     (x,) = grid.coords()
     u = jnp.asarray(np.sin(np.pi * x), jnp.float32)[None, :, None]
     lap = conv(fill_ghost_grid(u, grid, 1)) / grid.dx[0] ** 2
