@@ -125,9 +125,15 @@ class LazyHandle:
     def get(self):
         """Return the open handle (call with :attr:`lock` held)."""
         if self._handle is None or self._pid != os.getpid():
+            # After a fork the inherited handle belongs to the parent: leave it alone, reopen.
             self._handle = self._opener()
             self._pid = os.getpid()
         return self._handle
+
+    def adopt(self, handle: Any) -> None:
+        """Use an already-open ``handle`` (opened by this process with the same opener)."""
+        with self._lock:
+            self._handle, self._pid = handle, os.getpid()
 
     @property
     def lock(self) -> threading.Lock:

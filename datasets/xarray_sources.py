@@ -87,7 +87,7 @@ def open_xarray_lazily(
     except ValueError as err:
         raise ValueError(f"{owner}: {err}") from None
     handle = LazyHandle(opener)
-    handle._handle, handle._pid = ds, os.getpid()
+    handle.adopt(ds)
     return handle, ds, path
 
 
