@@ -138,6 +138,7 @@ def simulate_to_file(
     batch_size: int | None = None,
     frames_per_segment: int | None = None,
     dtype: str = "float32",
+    compression_level: int = 4,
 ) -> str:
     """Simulate ``n_samples`` trajectories of a registered equation and write a trajectory file.
 
@@ -156,6 +157,7 @@ def simulate_to_file(
       params: equation parameters overriding the defaults (validated by the spec).
       dtype: ``"float32"`` or ``"float64"`` (needs ``jax_enable_x64``): the precision of the
         simulation (the initial conditions are cast to it) and of the file.
+      compression_level: gzip level of the file, 0 (none, fastest) to 9.
       batch_size, frames_per_segment: memory control (default: ~32 MB of float32 per segment;
         peak memory is a small multiple of that, independent of the number of samples and steps).
 
@@ -181,6 +183,8 @@ def simulate_to_file(
             f"--steps: expected a multiple of --save-every ({save_every}), found {n_steps}; "
             f"e.g. --steps {max(save_every, n_steps - n_steps % save_every)}"
         )
+    if isinstance(compression_level, bool) or compression_level not in range(10):
+        raise ValueError(f"--compress: expected a gzip level 0-9, found {compression_level!r}")
     if str(dtype) not in ("float32", "float64"):
         raise ValueError(f"--dtype: expected float32 or float64, found {dtype!r}")
     if str(dtype) == "float64" and not jax.config.jax_enable_x64:
@@ -257,6 +261,7 @@ def simulate_to_file(
             attrs=attrs,
             overwrite=overwrite,
             dtype=dtype,
+            compression_level=compression_level,
         ) as writer,
     ):
         for start in range(0, n_samples, batch_size):

@@ -63,6 +63,7 @@ class _FileHandle:
         self.path = path
         self._file: h5py.File | None = None
         self._stamp: tuple | None = None
+        self._datasets: dict[str, h5py.Dataset] = {}
         self.lock = threading.Lock()
 
     def get(self) -> h5py.File:
@@ -74,7 +75,16 @@ class _FileHandle:
                 self._file.close()
             self._file = h5py.File(self.path, "r")
             self._stamp = stamp
+            self._datasets = {}
         return self._file
+
+    def dataset(self, name: str) -> h5py.Dataset:
+        """The dataset ``name`` of the open file (looked up once per opening: h5py lookups cost
+        more than small reads)."""
+        f = self.get()
+        if name not in self._datasets:
+            self._datasets[name] = f[name]
+        return self._datasets[name]
 
     def __getstate__(self):
         return {"path": self.path}
@@ -164,16 +174,18 @@ class H5LazyArray(BackendArray):
         key = tuple(key) + (slice(None),) * (len(self.shape) - len(key))
         handle = _handle(self.path)
         with handle.lock:
-            f = handle.get()
             if self.groups is None:
-                return self._read_one(f[self.name], key)
+                return self._read_one(handle.dataset(self.name), key)
             first, rest = key[0], key[1:]
             if isinstance(first, (int, np.integer)):
-                return self._read_one(f[self.groups[first]][self.name], rest)
+                return self._read_one(handle.dataset(f"{self.groups[first]}/{self.name}"), rest)
             picked = range(len(self.groups))[first]
-            parts = [self._read_one(f[self.groups[i]][self.name], rest) for i in picked]
+            parts = [
+                self._read_one(handle.dataset(f"{self.groups[i]}/{self.name}"), rest)
+                for i in picked
+            ]
             if not parts:
-                probe = self._read_one(f[self.groups[0]][self.name], rest)
+                probe = self._read_one(handle.dataset(f"{self.groups[0]}/{self.name}"), rest)
                 return np.empty((0, *probe.shape), dtype=self.dtype)
             return np.stack(parts)
 

@@ -7,6 +7,7 @@ import os
 import re
 from types import SimpleNamespace
 
+import h5py
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -126,9 +127,12 @@ def test_bad_input_is_one_line(tmp_path, capsys, toy_growth):
     assert _simulate("heat1d", "--out", out, "--grid", "8", "--steps", "1") == 2
     _one_line_error(capsys, r"--out .*x.nc: the file exists; pass --overwrite")
     assert open(out).read() == "keep me"
-    assert _simulate("heat1d", "--out", out, "--grid", "8", "--steps", "1", "--overwrite") == 0
+    args = ["--grid", "8", "--steps", "1", "--overwrite", "--compress", "0"]
+    assert _simulate("heat1d", "--out", out, *args) == 0
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         assert ds["u"].shape == (1, 2, 8)
+    with h5py.File(out, "r") as f:
+        assert f["u"].compression is None and f["u"].chunks == (1, 1, 8)
 
 
 def test_blow_up_surfaces_as_one_line(tmp_path, capsys, toy_growth):

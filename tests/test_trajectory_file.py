@@ -278,6 +278,8 @@ def test_simulate_bad_arguments(tmp_path):
         simulate_to_file(TOY_HEAT, out, grid_shape=[8, 8])
     with pytest.raises(ValueError, match=r"--dtype float64: JAX runs in float32 unless x64"):
         simulate_to_file(TOY_HEAT, out, dtype="float64")
+    with pytest.raises(ValueError, match=r"--compress: expected a gzip level 0-9, found 12"):
+        simulate_to_file(TOY_HEAT, out, compression_level=12)
     with pytest.raises(ValueError, match=r"--samples: expected an integer >= 1, found 0"):
         simulate_to_file(TOY_HEAT, out, n_samples=0)
     assert os.listdir(tmp_path) == []

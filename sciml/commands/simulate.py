@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch", type=int, help="samples simulated at once (memory control)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument(
+        "--compress", type=int, default=4, metavar="LEVEL", help="gzip level 0-9 (0: none)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument("--list", action="store_true", help="list the registered equations")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         batch_size=args.batch,
         dtype=args.dtype,
+        compression_level=args.compress,
     )
     n_frames = args.steps // args.save_every + 1
     print(f"wrote {path}: {args.samples} samples x {n_frames} frames of {args.equation}")
