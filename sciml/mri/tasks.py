@@ -1,0 +1,122 @@
+"""fastMRI training objectives for :func:`sciml.train.fit`, and the slice-level inference helpers.
+
+- :class:`UnetTask`: L1 loss between the U-Net output and the normalised target (the reference's
+  U-Net training: ``F.l1_loss`` on images normalised by the input's mean and std). Batches come
+  from :class:`sciml.mri.SliceDataset` with :class:`sciml.mri.UnetDataTransform`: ``image`` and
+  ``target`` ``(batch, h, w, 1)``, ``mean``/``std`` ``(batch,)``.
+- :class:`VarNetTask`: ``1 - SSIM`` of the centre-cropped VarNet output against the target with
+  the volume maximum as data range (:func:`sciml.mri.ssim_loss`). Batches from
+  :class:`sciml.mri.VarNetDataTransform`: ``masked_kspace`` complex ``(batch, coils, H, W)``,
+  ``mask`` ``(batch, W)``, ``num_low_frequencies`` ``(batch,)``, ``target`` ``(batch, h, w)``,
+  ``max_value`` ``(batch,)``.
+
+Importing this module registers the models ``fastmri_unet`` and ``varnet`` and the tasks
+``mri_unet`` and ``mri_varnet`` with :mod:`sciml.train`; configs written by sciml use the
+importable names ``sciml.mri.models:fastmri_unet`` / ``sciml.mri.models:VarNet`` so that a run
+directory restores without this import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from sciml.mri.metrics import ssim_jax
+from sciml.mri.models import VarNet, fastmri_unet
+
+UNET_MODEL = "sciml.mri.models:fastmri_unet"
+VARNET_MODEL = "sciml.mri.models:VarNet"
+
+
+def _require(batch: dict[str, jax.Array], keys: tuple[str, ...], task: str, transform: str):
+    missing = [k for k in keys if k not in batch]
+    if missing:
+        raise ValueError(
+            f"{task} task: batch has no key(s) {missing} (found {sorted(batch)}); build the data "
+            f"with SliceDataset(..., transform={transform}(...))"
+        )
+
+
+class UnetTask:
+    """L1 loss of a fastMRI U-Net on normalised magnitude images.
+
+    Loss: ``mean(|model(image) - target|)`` over the batch and pixels. Aux metrics: ``l1``,
+    ``mse`` (normalised units) and ``nmse`` of the de-normalised images
+    (``x * std + mean``; per batch, as a monitoring figure; the reported metrics are per volume,
+    see :func:`sciml.mri.reconstruct.reconstruct_volume`).
+    """
+
+    def loss(
+        self, model: nnx.Module, batch: dict[str, jax.Array], *, key: jax.Array, step: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        _require(batch, ("image", "target"), "mri_unet", "UnetDataTransform")
+        pred = model(batch["image"]).astype(jnp.float32)
+        target = batch["target"].astype(jnp.float32)
+        if pred.shape != target.shape:
+            raise ValueError(
+                f"mri_unet task: model output {tuple(pred.shape)} differs from target "
+                f"{tuple(target.shape)}; use in_chans=1, out_chans=1"
+            )
+        l1 = jnp.mean(jnp.abs(pred - target))
+        aux = {"l1": l1, "mse": jnp.mean((pred - target) ** 2)}
+        if "mean" in batch and "std" in batch:
+            shape = (-1,) + (1,) * (pred.ndim - 1)
+            mean = batch["mean"].astype(jnp.float32).reshape(shape)
+            std = batch["std"].astype(jnp.float32).reshape(shape)
+            p, t = pred * std + mean, target * std + mean
+            aux["nmse"] = jnp.sum((p - t) ** 2) / jnp.sum(t**2)
+        return l1, aux
+
+
+def varnet_output(model: nnx.Module, batch: dict[str, jax.Array], crop: tuple[int, int]):
+    """The VarNet image ``(batch, h, w)``, centre-cropped to ``crop``."""
+    image = model(batch["masked_kspace"], batch["mask"], batch.get("num_low_frequencies"))
+    H, W = image.shape[-2:]
+    h, w = crop
+    top, left = (H - h) // 2, (W - w) // 2
+    return image[..., top : top + h, left : left + w]
+
+
+class VarNetTask:
+    """``1 - SSIM`` of the centre-cropped VarNet reconstruction (data range = volume maximum).
+
+    Aux metrics: ``ssim`` and ``nmse`` (per batch).
+    """
+
+    def loss(
+        self, model: nnx.Module, batch: dict[str, jax.Array], *, key: jax.Array, step: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        keys = ("masked_kspace", "mask", "target", "max_value")
+        _require(batch, keys, "mri_varnet", "VarNetDataTransform")
+        target = batch["target"].astype(jnp.float32)
+        pred = varnet_output(model, batch, target.shape[-2:]).astype(jnp.float32)
+        ssim = jnp.mean(ssim_jax(pred, target, batch["max_value"]))
+        nmse = jnp.sum((pred - target) ** 2) / jnp.sum(target**2)
+        return 1.0 - ssim, {"ssim": ssim, "nmse": nmse}
+
+
+def _unet_task(**kwargs: Any) -> UnetTask:
+    if kwargs:
+        raise ValueError(f"task mri_unet: takes no kwargs, found {sorted(kwargs)}")
+    return UnetTask()
+
+
+def _varnet_task(**kwargs: Any) -> VarNetTask:
+    if kwargs:
+        raise ValueError(f"task mri_varnet: takes no kwargs, found {sorted(kwargs)}")
+    return VarNetTask()
+
+
+def _register() -> None:
+    from sciml.train import register_model, register_task
+
+    register_model("fastmri_unet", fastmri_unet)
+    register_model("varnet", VarNet)
+    register_task("mri_unet", _unet_task)
+    register_task("mri_varnet", _varnet_task)
+
+
+_register()
