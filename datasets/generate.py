@@ -138,7 +138,7 @@ def simulate_to_file(
     batch_size: int | None = None,
     frames_per_segment: int | None = None,
     dtype: str = "float32",
-    compression_level: int = 4,
+    compression_level: int = 1,
 ) -> str:
     """Simulate ``n_samples`` trajectories of a registered equation and write a trajectory file.
 

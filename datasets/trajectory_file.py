@@ -76,7 +76,7 @@ class TrajectoryWriter:
         attrs: Mapping[str, object] | None = None,
         dtype: np.dtype | str = np.float32,
         overwrite: bool = False,
-        compression_level: int = 4,
+        compression_level: int = 1,
     ):
         self.path = os.path.abspath(os.fspath(path))
         directory = os.path.dirname(self.path)
