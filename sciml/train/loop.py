@@ -74,6 +74,10 @@ def _to_global(tree: Any, sharding: jax.sharding.Sharding) -> Any:
     """Host/local arrays (identical on every process) -> fresh replicated global arrays."""
 
     def put(x):
+        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            # Typed PRNG keys (module-held RNG streams): move their raw bits, re-wrap.
+            impl = jax.random.key_impl(x)
+            return jax.random.wrap_key_data(put(jax.random.key_data(x)), impl=impl)
         x = np.asarray(x)
         return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
 
@@ -88,6 +92,29 @@ def _cast_floats(tree: Any, dtype: Any) -> Any:
 
 def _pure(state: nnx.State) -> dict:
     return nnx.to_pure_dict(state)
+
+
+def _is_key(x: Any) -> bool:
+    return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _checkpoint_tree(params, rest, rngs, opt_state) -> dict[str, Any]:
+    """What a checkpoint stores: variables as plain dicts, PRNG keys as their raw uint32 bits."""
+    return {
+        "params": _pure(params),
+        "rest": _pure(rest),
+        "rngs": jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, _pure(rngs)),
+        "opt_state": opt_state,
+    }
+
+
+def _data_to_keys(saved: Any, like: Any) -> Any:
+    """Re-wrap raw key bits restored from a checkpoint as typed keys of ``like``'s implementation."""
+    return jax.tree.map(
+        lambda d, t: jax.random.wrap_key_data(d, impl=jax.random.key_impl(t)) if _is_key(t) else d,
+        saved,
+        like,
+    )
 
 
 def _prepare_run_dir(run_dir: str) -> str:
@@ -236,7 +263,7 @@ def fit(
         if latest is not None:
             ckpt.check_compatible(latest, _pure(params), section="params")
             ckpt.check_compatible(latest, _pure(rest), section="rest")
-            template = {"params": _pure(params), "rest": _pure(rest), "opt_state": opt_state}
+            template = _checkpoint_tree(params, rest, rngs, opt_state)
             abstract = jax.tree.map(
                 lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl), template
             )
@@ -250,6 +277,8 @@ def fit(
                 ) from None
             nnx.replace_by_pure_dict(params, state["params"])
             nnx.replace_by_pure_dict(rest, state["rest"])
+            if jax.tree.leaves(rngs):
+                nnx.replace_by_pure_dict(rngs, _data_to_keys(state["rngs"], _pure(rngs)))
             opt_state = state["opt_state"]
             start_step = int(meta["step"])
             key_data = np.asarray(meta["rng_key"], dtype=np.uint32)
@@ -265,10 +294,12 @@ def fit(
         logger.write_json("run_info.json", info)
 
     # ---- the pure update and evaluation steps ----
-    def loss_fn(p, rest, rngs, batch, key, step):
+    def loss_fn(p, rest, rngs, batch, key, step, training=True):
         if compute_dtype is not None:
             p, batch = _cast_floats(p, compute_dtype), _cast_floats(batch, compute_dtype)
-        m = nnx.merge(graphdef, p, rngs, rest)
+        m = nnx.merge(graphdef, p, rngs, rest, copy=True)
+        # Dropout / BatchNorm switch: active while training, deterministic for evaluation.
+        m.train() if training else m.eval()
         loss, aux = task.loss(m, batch, key=key, step=step)
         _, _, new_rngs, new_rest = nnx.split(m, nnx.Param, nnx.RngState, ...)
         aux = {k: jnp.asarray(v, jnp.float32) for k, v in aux.items()}
@@ -285,7 +316,7 @@ def fit(
 
     def evaluate_batch(params, rest, rngs, batch, key_data, step):
         key = jax.random.fold_in(jax.random.wrap_key_data(key_data), step)
-        loss, (aux, _, _) = loss_fn(params, rest, rngs, batch, key, step)
+        loss, (aux, _, _) = loss_fn(params, rest, rngs, batch, key, step, training=False)
         return {"loss": loss, **aux}
 
     update_step = jax.jit(
@@ -324,7 +355,7 @@ def fit(
         }
 
     def save(step: int, metrics: dict[str, float] | None = None) -> None:
-        state = {"params": _pure(params), "rest": _pure(rest), "opt_state": opt_state}
+        state = _checkpoint_tree(params, rest, rngs, opt_state)
         ckpt.save(step, state, meta_now(step), metrics=metrics)
 
     # ---- the loop ----
