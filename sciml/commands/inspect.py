@@ -63,8 +63,12 @@ def value_ranges(
     dtype = np.dtype(dtype)
     if dtype.kind not in "biufc":
         return None
+    from tqdm import tqdm
+
     lo, hi, total, count, bad = np.inf, -np.inf, 0.0, 0, 0
-    for key in _blocks(tuple(shape), dtype.itemsize):
+    blocks = list(_blocks(tuple(shape), dtype.itemsize))
+    quiet = len(blocks) < 4 or not sys.stderr.isatty()
+    for key in tqdm(blocks, desc="value ranges", unit="block", leave=False, disable=quiet):
         block = np.asarray(read(key))
         if dtype.kind == "c":
             block = np.abs(block)
