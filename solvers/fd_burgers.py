@@ -55,8 +55,9 @@ def limited_slope(left: jax.Array, right: jax.Array, limiter: str) -> jax.Array:
     if limiter == "mc":
         return s * jnp.minimum(jnp.minimum(2 * al, 2 * ar), 0.5 * jnp.abs(left + right))
     if limiter == "vanleer":
-        tiny = jnp.finfo(left.dtype).tiny
-        return s * 2 * al * ar / (al + ar + tiny)
+        total = al + ar
+        safe = jnp.where(total > 0, total, 1.0)  # keeps the gradient finite where both are 0
+        return jnp.where(total > 0, s * 2 * al * ar / safe, 0.0)
     raise ValueError(f"limiter: expected one of {list(LIMITERS)}, found {limiter!r}")
 
 

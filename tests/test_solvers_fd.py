@@ -14,6 +14,7 @@ from sciml.solvers import (
     Grid,
     get_equation,
 )
+from sciml.solvers.fd_burgers import limited_slope
 
 
 def _final(step, u0, n_steps):
@@ -308,7 +309,7 @@ def test_time_order_on_semidiscrete_heat(integrator, x64):
 
 def test_jit_vmap_grad_float32():
     grid = Grid((32,), (1.0,), boundary="dirichlet", boundary_value=0.1)
-    step = FDBurgers(grid, 2e-3, nu=0.02, scheme="muscl")
+    step = FDBurgers(grid, 2e-3, nu=0.02, scheme="rusanov")
     (x,) = grid.coords()
     u = jnp.asarray(np.sin(np.pi * x), jnp.float32)[None, :, None]
     batch = jnp.concatenate([u, 0.5 * u, -u], axis=0)
@@ -328,6 +329,17 @@ def test_jit_vmap_grad_float32():
     loss_jit = jax.jit(loss)
     fd = (float(loss_jit(u + e)) - float(loss_jit(u - e))) / (2 * eps)
     np.testing.assert_allclose(float(grad[0, 10, 0]), fd, rtol=2e-2)
+
+
+@pytest.mark.parametrize("limiter", ["minmod", "vanleer", "mc"])
+def test_limiters_have_finite_gradients_at_flat_and_extrema(limiter):
+    # flat regions (0, 0) and extrema (opposite signs) are where a naive ratio limiter gives NaN
+    left = jnp.array([0.0, 1.0, -1.0, 0.5, 0.0], jnp.float32)
+    right = jnp.array([0.0, -1.0, 2.0, 0.5, 1.0], jnp.float32)
+    slope, vjp = jax.vjp(lambda a, b: limited_slope(a, b, limiter), left, right)
+    grads = vjp(jnp.ones_like(slope))
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
+    np.testing.assert_allclose(np.asarray(slope)[:4], [0.0, 0.0, 0.0, 0.5], atol=1e-6)
 
 
 def test_registry_boundary_parameter():
