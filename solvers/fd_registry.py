@@ -54,7 +54,12 @@ def effective_grid(grid: Grid, boundary: str = "periodic", boundary_value: float
             "e.g. --set boundary=dirichlet"
         )
     if boundary == "periodic":
-        if boundary_value and grid.boundary != "periodic":
+        if boundary_value and grid.boundary == "periodic":
+            raise ValueError(
+                f"boundary_value: only used by non-periodic boundaries, found {boundary_value} "
+                "with a periodic grid; add --set boundary=dirichlet (or neumann)"
+            )
+        if boundary_value:
             return dataclasses.replace(grid, boundary_value=float(boundary_value))
         return grid
     value = float(boundary_value) if boundary_value else grid.boundary_value

@@ -411,3 +411,5 @@ def test_bad_parameters_one_line_errors():
         spec.make_step(spec.grid(), 1e-4, boundary="robin")
     with pytest.raises(ValueError, match=r"parameter 'nu' expected a float >= 0, found -0\.5"):
         spec.make_step(spec.grid(), 1e-4, nu=-0.5)
+    with pytest.raises(ValueError, match=r"boundary_value: only used by non-periodic .*found 1\.5"):
+        spec.make_step(spec.grid(), 1e-4, boundary_value=1.5)
