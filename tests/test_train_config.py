@@ -151,3 +151,45 @@ def test_synthetic_heat_is_the_exact_solution(ndim):
     assert nxt.element_spec["x"] == ((n,) * ndim + (1,), np.float32)
     with pytest.raises(ValueError, match=r"synthetic_heat n_modes: expected 1 <= n_modes < n/2"):
         SyntheticHeat(2, 8, n_modes=4)
+
+
+def test_distributed_flags(monkeypatch):
+    from sciml.train import initialize_distributed
+
+    for var in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID", "SLURM_NTASKS",
+                "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):  # fmt: skip
+        monkeypatch.delenv(var, raising=False)
+    assert initialize_distributed() is False  # a plain single-process run
+    with pytest.raises(
+        ValueError,
+        match=r"expected --coordinator, --num-processes and --process-id "
+        r"together .*num_processes=2, process_id=None",
+    ):
+        initialize_distributed("127.0.0.1:1234", 2, None)
+    with pytest.raises(ValueError, match=r"--process-id expected 0..1, found 2"):
+        initialize_distributed("127.0.0.1:1234", 2, 2)
+    monkeypatch.setenv("JAX_NUM_PROCESSES", "two")
+    with pytest.raises(ValueError, match=r"JAX_NUM_PROCESSES: expected an integer, found 'two'"):
+        initialize_distributed()
+
+
+def test_fit_rejects_non_task_and_non_source():
+    from flax import nnx
+
+    from sciml.nn import Tendency
+    from sciml.train import fit
+
+    model = Tendency(1, width=2, kernel_size=3, rngs=nnx.Rngs(0))
+    src = SyntheticHeat(8, 16, n_modes=2)
+    with pytest.raises(ValueError, match=r"fit task: expected an object with loss\(model, batch"):
+        fit(model, object(), src, config=TrainConfig(steps=1))
+    with pytest.raises(
+        ValueError,
+        match=r"train_source: expected a data source with __len__.*"
+        r"found dict; wrap arrays in sciml.datasets.ArraySource",
+    ):
+        fit(model, RegressionTask(), {"x": np.zeros((8, 16, 1))}, config=TrainConfig(steps=1))
+    with pytest.raises(
+        ValueError, match=r"fit config: expected a sciml.train.TrainConfig, found dict"
+    ):
+        fit(model, RegressionTask(), src, config={"steps": 1})

@@ -190,7 +190,9 @@ def fit(
       train_source: a source (``__len__``, ``__getitem__``, ``element_spec``), e.g.
         ``sciml.datasets.ArraySource``; batches are ``{key: (batch, *shape)}``.
       config: the run (batch size, steps, optimiser, mesh, logging, checkpoints).
-      eval_source: the held-out split, evaluated every ``config.eval_every`` steps and at the end.
+      eval_source: the held-out split, evaluated every ``config.eval_every`` steps and at the end
+        over its full batches of ``config.batch_size`` (a remainder smaller than one batch is
+        not evaluated; metrics are the mean over the batches).
       callbacks: ``callback(step, records)`` after every step; ``records`` are the metric
         records logged at that step (often empty).
 
@@ -202,6 +204,16 @@ def fit(
     from sciml.datasets import Loader, prefetch_to_mesh
 
     cfg = config
+    if not isinstance(cfg, TrainConfig):
+        raise ValueError(
+            f"fit config: expected a sciml.train.TrainConfig, found {type(cfg).__name__}; build "
+            "one with TrainConfig(...) or load_config(path)"
+        )
+    if not callable(getattr(task, "loss", None)):
+        raise ValueError(
+            f"fit task: expected an object with loss(model, batch, *, key, step), found "
+            f"{type(task).__name__}; see sciml.train.Task (e.g. sciml.train.RegressionTask())"
+        )
     _check_source(train_source, "train_source")
     if eval_source is not None:
         _check_source(eval_source, "eval_source")
