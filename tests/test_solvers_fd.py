@@ -344,6 +344,24 @@ def test_limiters_have_finite_gradients_at_flat_and_extrema(limiter):
     np.testing.assert_allclose(np.asarray(slope)[:4], [0.0, 0.0, 0.0, 0.5], atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "name, boundary",
+    [("fd_advection2d", "neumann"), ("fd_burgers1d", "dirichlet"), ("fd_wave1d", "periodic")],
+)  # fmt: skip
+def test_registered_fd_equations_make_working_steps(name, boundary):
+    spec = get_equation(name)
+    assert "=" in spec.description and spec.solver and set(spec.units) >= {*spec.channels, "x"}
+    grid = spec.grid(shape=(32,) if spec.ndim == 1 else (16, 16))
+    params = {"boundary": boundary, "boundary_value": 0.0 if boundary == "periodic" else 0.3}
+    z0 = spec.initial_condition(grid, 2, key=jax.random.key(0), **params)
+    assert z0.shape == (2, *grid.shape, len(spec.channels))
+    step = spec.make_step(grid, spec.default_dt, **params)
+    assert step.grid.boundary == boundary and step.dt == spec.default_dt
+    step.check_dt(z0)  # the defaults are stable for the default initial condition
+    z1 = jax.jit(step)(z0)
+    assert z1.shape == z0.shape and bool(jnp.all(jnp.isfinite(z1)))
+
+
 def test_registry_boundary_parameter():
     spec = get_equation("fd_heat1d")
     grid = spec.grid()
