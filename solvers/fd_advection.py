@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from sciml.solvers.fd_base import FDStep
 from sciml.solvers.fd_stencils import FIRST_DERIVATIVE_UPWIND, first_derivative
@@ -122,7 +123,7 @@ class FDAdvection(FDStep):
                 order=self._extrapolation_order,
             )
             out = out - a * stencil.apply(padded, axis, self.halo, dx)
-        return out + 0.0 * state if isinstance(out, float) else out
+        return jnp.zeros_like(state) if isinstance(out, float) else out  # a = 0: nothing moves
 
     def eigenvalues(self, state: jax.Array | None = None) -> np.ndarray:
         thetas = theta_grid(self.grid.ndim)
