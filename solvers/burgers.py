@@ -39,5 +39,5 @@ class Burgers(SpectralStep):
         u = self.ifft(self.dealias(u_hat))
         return -0.5 * self.ik(0, u_hat.dtype) * self.dealias(self.fft(u * u))
 
-    def advective_speed(self, state: jax.Array) -> float:
-        return float(jnp.max(jnp.abs(jnp.asarray(state))))
+    def advective_speed(self, state: jax.Array) -> jax.Array:
+        return jnp.max(jnp.abs(state))

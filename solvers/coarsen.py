@@ -18,6 +18,8 @@ coincides with fine point ``j * r``):
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -87,6 +89,7 @@ def coarsen(
     return _spectral(x, fine, shape)
 
 
+@partial(jax.jit, static_argnums=(1, 2))
 def _spectral(x: jax.Array, fine: tuple[int, ...], shape: tuple[int, ...]) -> jax.Array:
     ndim = len(fine)
     axes = tuple(range(-ndim - 1, -1))
@@ -108,6 +111,7 @@ def _spectral(x: jax.Array, fine: tuple[int, ...], shape: tuple[int, ...]) -> ja
     return (jnp.real(jnp.fft.ifftn(spec, axes=axes)) * scale).astype(dtype)
 
 
+@partial(jax.jit, static_argnums=(1, 2))
 def _block(x: jax.Array, fine: tuple[int, ...], shape: tuple[int, ...]) -> jax.Array:
     ndim = len(fine)
     for i, (n_f, n_c) in enumerate(zip(fine, shape)):

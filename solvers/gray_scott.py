@@ -73,8 +73,7 @@ class GrayScott(SpectralStep):
         reaction = self.dealias(self.fft(jnp.concatenate([-uvv, uvv], axis=-1)))
         return reaction + self.const("feed_hat", self._feed_hat, z_hat.dtype)
 
-    def explicit_rate(self, state: jax.Array) -> float:
+    def explicit_rate(self, state: jax.Array) -> jax.Array:
         """Spectral-radius bound of the reaction Jacobian ``[[-v^2, -2uv], [v^2, 2uv]]``."""
-        state = jnp.asarray(state)
         u, v = state[..., 0], state[..., 1]
-        return float(jnp.max(v * v + 2 * jnp.abs(u * v)))
+        return jnp.max(v * v + 2 * jnp.abs(u * v))

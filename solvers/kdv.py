@@ -54,5 +54,5 @@ class KdV(SpectralStep):
         alpha = self.params["alpha"]
         return -0.5 * alpha * self.ik(0, u_hat.dtype) * self.dealias(self.fft(u * u))
 
-    def advective_speed(self, state: jax.Array) -> float:
-        return abs(self.params["alpha"]) * float(jnp.max(jnp.abs(jnp.asarray(state))))
+    def advective_speed(self, state: jax.Array) -> jax.Array:
+        return abs(self.params["alpha"]) * jnp.max(jnp.abs(state))

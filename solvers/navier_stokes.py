@@ -92,6 +92,6 @@ class NavierStokes2D(SpectralStep):
         advection = self.dealias(self.fft(u * wx + v * wy))
         return self.const("forcing_hat", self._forcing_hat, omega_hat.dtype) - advection
 
-    def advective_speed(self, state: jax.Array) -> float:
+    def advective_speed(self, state: jax.Array) -> jax.Array:
         u, v = self.velocity(self.fft(jnp.asarray(state)))
-        return float(jnp.max(jnp.sqrt(u * u + v * v)))
+        return jnp.max(jnp.sqrt(u * u + v * v))

@@ -237,13 +237,15 @@ class SpectralStep:
             )
 
     # -- stability ---------------------------------------------------------------------------
-    def advective_speed(self, state: jax.Array) -> float:
-        """Largest signal speed of the explicit (nonlinear) part for ``state`` (0 if linear)."""
-        return 0.0
+    def advective_speed(self, state: jax.Array) -> jax.Array:
+        """Largest signal speed of the explicit (nonlinear) part for ``state`` (0 if linear).
 
-    def explicit_rate(self, state: jax.Array) -> float:
+        Traceable (called under ``jit`` by :meth:`max_stable_dt`)."""
+        return jnp.zeros((), state.dtype)
+
+    def explicit_rate(self, state: jax.Array) -> jax.Array:
         """Largest local (non-advective) rate of the explicit part, e.g. reactions (1/time)."""
-        return 0.0
+        return jnp.zeros((), state.dtype)
 
     def max_stable_dt(self, state: jax.Array) -> float:
         """Linearised stability limit of the explicit part of ETDRK4 for ``state``.
@@ -254,8 +256,16 @@ class SpectralStep:
         the exponential integrator). Local part: ``dt <= CFL_LIMIT / rate``. ``inf`` for linear
         problems (ETDRK4 is exact for them).
         """
+        self._check_shape(state)
+        if "rates" not in self._cache:
+            self._cache["rates"] = jax.jit(
+                lambda z: (self.advective_speed(z), self.explicit_rate(z))
+            )
+        state = jnp.asarray(state)
+        if not jnp.issubdtype(state.dtype, jnp.floating):
+            state = state.astype(jnp.float32)
+        speed, rate = (float(r) for r in self._cache["rates"](state))
         limit = math.inf
-        speed = float(self.advective_speed(state))
         if speed > 0:
             kmag = np.sqrt(self.k2)[..., 0]
             damping = np.min(-np.real(self.linear), axis=-1)
@@ -263,7 +273,6 @@ class SpectralStep:
             active = retained & (damping < speed * kmag)
             if active.any():
                 limit = CFL_LIMIT / (speed * kmag[active].max())
-        rate = float(self.explicit_rate(state))
         if rate > 0:
             limit = min(limit, CFL_LIMIT / rate)
         return limit
