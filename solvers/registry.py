@@ -178,7 +178,7 @@ class EquationSpec:
     initial_condition: Callable[..., jax.Array]
     solver: str
     boundaries: tuple[str, ...] = ("periodic",)
-    _raw: dict = field(default_factory=dict, repr=False, compare=False)
+    _raw: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.ndim not in (1, 2, 3):
@@ -190,8 +190,15 @@ class EquationSpec:
             grid = GridDefaults(tuple(grid[0]), tuple(grid[1]))
         object.__setattr__(self, "default_grid", grid)
         object.__setattr__(self, "channels", tuple(self.channels))
-        self._raw["make_step"] = self.make_step
-        self._raw["initial_condition"] = self.initial_condition
+        object.__setattr__(self, "_raw", {})
+        for name in ("make_step", "initial_condition"):
+            fn = getattr(self, name)
+            owner = getattr(fn, "__self__", None)
+            if isinstance(owner, EquationSpec):  # copied with dataclasses.replace: unwrap
+                fn = owner._raw[name]
+            if not callable(fn):
+                raise ValueError(f"EquationSpec {self.name!r}: {name} must be callable")
+            self._raw[name] = fn
         object.__setattr__(self, "make_step", self._validated_make_step)
         object.__setattr__(self, "initial_condition", self._validated_initial_condition)
 
@@ -230,12 +237,16 @@ class EquationSpec:
 
     def _validated_make_step(self, grid: Grid, dt: float, **params):
         self.check_grid(grid)
-        if not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
+        try:
+            value = float(dt) if not isinstance(dt, bool | str) else math.nan
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
             raise ValueError(
                 f"{self.name}: dt expected a finite number > 0, found {dt!r}; "
                 f"pass --dt {self.default_dt:g}"
             )
-        return self._raw["make_step"](grid, float(dt), **self.validate(params))
+        return self._raw["make_step"](grid, value, **self.validate(params))
 
     def _validated_initial_condition(self, grid: Grid, n_samples: int, *, key, **params):
         self.check_grid(grid)

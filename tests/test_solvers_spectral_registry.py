@@ -1,5 +1,7 @@
 """The equation registry: every built-in spec runs, parameters are validated, errors are one line."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -113,6 +115,11 @@ def test_register_equation_refuses_duplicates_and_checks_outputs():
     try:
         register_equation(spec)
         assert get_equation("test_identity") is spec
+        # A copy made with dataclasses.replace validates against its own parameters.
+        copy = dataclasses.replace(spec, name="test_identity_copy", params={})
+        with pytest.raises(ValueError, match=r"test_identity_copy: unknown parameter 'a'"):
+            copy.make_step(copy.grid(), 0.1, a=1.0)
+        assert copy.make_step(copy.grid(), np.float32(0.1))(1.0) == 1.0
         with pytest.raises(ValueError, match="'test_identity' is already registered"):
             register_equation(spec)
         with pytest.raises(ValueError, match=r"parameter 'a' expected a float >= 0 and <= 2"):
