@@ -211,3 +211,19 @@ def test_gray_scott_diffusion_of_small_perturbation(x64):
     np.testing.assert_allclose(
         out[..., 1], eps * np.exp(-(dv * 2 * k**2 + feed + kill) * t_end) * mode, atol=1e-11
     )
+
+
+def test_kdv_etdrk4_is_fourth_order_with_a_dispersive_operator(x64):
+    # Purely imaginary L (complex contour coefficients): error vs dt against a fine reference.
+    grid = Grid((64,), (30.0,))
+    u0 = kdv_soliton(grid, speed=2.0, position=10.0, dtype=jnp.float64)
+    t_end = 1.0
+
+    def solve(n):
+        return np.asarray(roll(KdV(grid, t_end / n), u0, n, save_every=n)[0, -1, :, 0])
+
+    ref = solve(1280)
+    ns = np.array([40, 80, 160])
+    errors = np.array([np.max(np.abs(solve(n) - ref)) for n in ns])
+    slope = np.polyfit(np.log(t_end / ns), np.log(errors), 1)[0]
+    assert 3.7 < slope < 4.4, (slope, errors)
