@@ -11,7 +11,9 @@ gives spots that replicate until they fill the box, ``(0.0367, 0.0649)`` isolate
 lengths ``sqrt(D / F)`` relative to ``L``.
 
 Diffusion and the linear decay ``-F u``, ``-(F + k) v`` are integrated exactly by ETDRK4, the
-reaction ``-/+ u v^2`` and the feed ``F`` explicitly with 2/3-rule de-aliasing.
+reaction ``-/+ u v^2`` and the feed ``F`` explicitly with 2/3-rule de-aliasing (exact for
+quadratic products; for the cubic ``u v^2`` it removes the aliases of the truncated fields into
+the retained modes only partially, which is harmless for these smooth, resolved patterns).
 """
 
 from __future__ import annotations
