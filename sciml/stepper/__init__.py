@@ -51,6 +51,9 @@ _LAZY: dict[str, str] = {
     "wall_time_per_time_unit": "sciml.stepper.cost",
     "speedup_at_equal_accuracy": "sciml.stepper.cost",
     "reproduce_learned_stepper": "sciml.stepper.reproduce_ks",
+    "reproduce_kolmogorov": "sciml.stepper.reproduce_kolmogorov",
+    "ExperimentSetup": "sciml.stepper.experiment",
+    "run_experiment": "sciml.stepper.experiment",
 }
 
 __all__ = sorted(_LAZY)

@@ -37,6 +37,8 @@ class ExperimentSetup:
       unroll, steps, batch_size, learning_rate: training (curriculum 1, 2, 4, ... up to unroll).
       classical_shapes / classical_dt: the classical candidates (the fine grid at ``fine_dt`` is
         always added, so one candidate reproduces the reference).
+      timing_repeats: timed runs per candidate (the best counts).
+      integrator_swaps: also roll the trained G out with RK2, RK4 and dt / 2 and report them.
     """
 
     equation: str
@@ -65,6 +67,7 @@ class ExperimentSetup:
     classical_shapes: tuple[tuple[int, ...], ...] = ()
     classical_dt: tuple[float, ...] = ()
     timing_repeats: int = 5
+    integrator_swaps: bool = True
 
     @property
     def ndim(self) -> int:
@@ -277,9 +280,13 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
     )
     swaps = []  # G is a continuous-time tendency: other integrators / dt, measured
     for integ, dt in (
-        ("rk2", setup.frame_dt),
-        ("rk4", setup.frame_dt),
-        (setup.integrator, setup.frame_dt / 2),
+        (
+            ("rk2", setup.frame_dt),
+            ("rk4", setup.frame_dt),
+            (setup.integrator, setup.frame_dt / 2),
+        )
+        if setup.integrator_swaps
+        else ()
     ):
         model.with_integrator(integ, dt)
         p, _ = measure(
