@@ -17,7 +17,6 @@ losses for the same global batch.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,14 +25,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from sciml.train.checkpoint import Checkpoints
 from sciml.train.config import TrainConfig, dump_config
 from sciml.train.mesh import batch_partition_specs, batch_shardings, make_mesh, replicated
 from sciml.train.optim import make_optimizer
-from sciml.train.runlog import RunLogger
+from sciml.train.runlog import RunLogger, prepare_run_dir, run_info
+from sciml.train.state import checkpoint_tree, host_value, keys_from_data, make_steps, to_global
 
 Callback = Callable[[int, list[dict[str, Any]]], None]
 
@@ -63,96 +62,6 @@ class TrainResult:
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def _host(x: jax.Array) -> np.ndarray:
-    """Value of a replicated (possibly multi-process) array on this host."""
-    return np.asarray(x.addressable_data(0))
-
-
-def _to_global(tree: Any, sharding: jax.sharding.Sharding) -> Any:
-    """Host/local arrays (identical on every process) -> fresh replicated global arrays."""
-
-    def put(x):
-        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
-            # Typed PRNG keys (module-held RNG streams): move their raw bits, re-wrap.
-            impl = jax.random.key_impl(x)
-            return jax.random.wrap_key_data(put(jax.random.key_data(x)), impl=impl)
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
-
-    return jax.tree.map(put, tree)
-
-
-def _cast_floats(tree: Any, dtype: Any) -> Any:
-    return jax.tree.map(
-        lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
-    )
-
-
-def _pure(state: nnx.State) -> dict:
-    return nnx.to_pure_dict(state)
-
-
-def _is_key(x: Any) -> bool:
-    return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
-
-
-def _checkpoint_tree(params, rest, rngs, opt_state) -> dict[str, Any]:
-    """What a checkpoint stores: variables as plain dicts, PRNG keys as their raw uint32 bits."""
-    return {
-        "params": _pure(params),
-        "rest": _pure(rest),
-        "rngs": jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, _pure(rngs)),
-        "opt_state": opt_state,
-    }
-
-
-def _data_to_keys(saved: Any, like: Any) -> Any:
-    """Re-wrap raw key bits restored from a checkpoint as typed keys of ``like``'s implementation."""
-    return jax.tree.map(
-        lambda d, t: jax.random.wrap_key_data(d, impl=jax.random.key_impl(t)) if _is_key(t) else d,
-        saved,
-        like,
-    )
-
-
-def _prepare_run_dir(run_dir: str) -> str:
-    run_dir = os.path.abspath(os.path.expanduser(run_dir))
-    try:
-        os.makedirs(run_dir, exist_ok=True)
-        probe = os.path.join(run_dir, f".write-test-{os.getpid()}")
-        with open(probe, "w") as fh:
-            fh.write("ok")
-        os.remove(probe)
-    except OSError as err:
-        raise ValueError(
-            f"run_dir: cannot create or write {run_dir!r} ({err.strerror or err}); pass --run-dir "
-            "(or run_dir=) with a writable directory"
-        ) from None
-    return run_dir
-
-
-def _run_info(mesh: jax.sharding.Mesh) -> dict[str, Any]:
-    import flax
-    import orbax.checkpoint
-
-    import sciml
-
-    return {
-        "sciml": sciml.__version__,
-        "jax": jax.__version__,
-        "flax": flax.__version__,
-        "optax": optax.__version__,
-        "orbax_checkpoint": orbax.checkpoint.__version__,
-        "python": sys.version.split()[0],
-        "platform": jax.default_backend(),
-        "device_count": jax.device_count(),
-        "local_device_count": jax.local_device_count(),
-        "process_count": jax.process_count(),
-        "mesh": dict(mesh.shape),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
 
 
 def _check_source(source: Any, where: str) -> None:
@@ -250,14 +159,14 @@ def fit(
             ),
         )
 
-    run_dir = _prepare_run_dir(cfg.run_dir) if cfg.run_dir is not None else None
+    run_dir = prepare_run_dir(cfg.run_dir) if cfg.run_dir is not None else None
     tx, schedule = make_optimizer(cfg.optim, cfg.steps)
     compute_dtype = jnp.bfloat16 if cfg.compute_dtype == "bfloat16" else None
 
     # ---- state: replicated parameters, other variables, optimiser state, PRNG key ----
     graphdef, params, rngs, rest = nnx.split(model, nnx.Param, nnx.RngState, ...)
-    params, rest = _to_global((params, rest), repl)
-    rngs = _to_global(rngs, repl) if jax.tree.leaves(rngs) else rngs
+    params, rest = to_global((params, rest), repl)
+    rngs = to_global(rngs, repl) if jax.tree.leaves(rngs) else rngs
     opt_state = jax.jit(tx.init, out_shardings=repl)(params)
     key_data = np.asarray(jax.random.key_data(jax.random.key(cfg.seed)))
 
@@ -273,9 +182,9 @@ def fit(
         )
         latest = ckpt.latest_step()
         if latest is not None:
-            ckpt.check_compatible(latest, _pure(params), section="params")
-            ckpt.check_compatible(latest, _pure(rest), section="rest")
-            template = _checkpoint_tree(params, rest, rngs, opt_state)
+            ckpt.check_compatible(latest, nnx.to_pure_dict(params), section="params")
+            ckpt.check_compatible(latest, nnx.to_pure_dict(rest), section="rest")
+            template = checkpoint_tree(params, rest, rngs, opt_state)
             abstract = jax.tree.map(
                 lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl), template
             )
@@ -290,7 +199,9 @@ def fit(
             nnx.replace_by_pure_dict(params, state["params"])
             nnx.replace_by_pure_dict(rest, state["rest"])
             if jax.tree.leaves(rngs):
-                nnx.replace_by_pure_dict(rngs, _data_to_keys(state["rngs"], _pure(rngs)))
+                nnx.replace_by_pure_dict(
+                    rngs, keys_from_data(state["rngs"], nnx.to_pure_dict(rngs))
+                )
             opt_state = state["opt_state"]
             start_step = int(meta["step"])
             key_data = np.asarray(meta["rng_key"], dtype=np.uint32)
@@ -301,36 +212,12 @@ def fit(
 
     logger = RunLogger(run_dir, start_step=start_step, total_steps=cfg.steps, enabled=is_main)
     if run_dir is not None and is_main:
-        info = _run_info(mesh)
+        info = run_info(mesh)
         info["resumed_from_step"] = start_step
         logger.write_json("run_info.json", info)
 
-    # ---- the pure update and evaluation steps ----
-    def loss_fn(p, rest, rngs, batch, key, step, training=True):
-        if compute_dtype is not None:
-            p, batch = _cast_floats(p, compute_dtype), _cast_floats(batch, compute_dtype)
-        m = nnx.merge(graphdef, p, rngs, rest, copy=True)
-        # Dropout / BatchNorm switch: active while training, deterministic for evaluation.
-        m.train() if training else m.eval()
-        loss, aux = task.loss(m, batch, key=key, step=step)
-        _, _, new_rngs, new_rest = nnx.split(m, nnx.Param, nnx.RngState, ...)
-        aux = {k: jnp.asarray(v, jnp.float32) for k, v in aux.items()}
-        return jnp.asarray(loss, jnp.float32), (aux, new_rngs, new_rest)
-
-    def update(params, rest, rngs, opt_state, batch, key_data, step):
-        key = jax.random.fold_in(jax.random.wrap_key_data(key_data), step)
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-        (loss, (aux, rngs, rest)), grads = grad_fn(params, rest, rngs, batch, key, step)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        metrics = {"loss": loss, **aux, "grad_norm": optax.tree.norm(grads)}
-        return params, rest, rngs, opt_state, metrics
-
-    def evaluate_batch(params, rest, rngs, batch, key_data, step):
-        key = jax.random.fold_in(jax.random.wrap_key_data(key_data), step)
-        loss, (aux, _, _) = loss_fn(params, rest, rngs, batch, key, step, training=False)
-        return {"loss": loss, **aux}
-
+    # ---- the pure update and evaluation steps, jitted with explicit shardings ----
+    update, evaluate_batch = make_steps(graphdef, task, tx, compute_dtype=compute_dtype)
     update_step = jax.jit(
         update,
         in_shardings=(repl, repl, repl, repl, shardings, repl, repl),
@@ -352,7 +239,7 @@ def fit(
         for batch in prefetch_to_mesh(eval_loader, eval_shardings):
             out = eval_step(params, rest, rngs, batch, key_data, np.int32(step))
             for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + float(_host(v))
+                sums[k] = sums.get(k, 0.0) + float(host_value(v))
             n += 1
         return {k: v / n for k, v in sums.items()}
 
@@ -367,7 +254,7 @@ def fit(
         }
 
     def save(step: int, metrics: dict[str, float] | None = None) -> None:
-        state = _checkpoint_tree(params, rest, rngs, opt_state)
+        state = checkpoint_tree(params, rest, rngs, opt_state)
         ckpt.save(step, state, meta_now(step), metrics=metrics)
 
     # ---- the loop ----
@@ -383,7 +270,7 @@ def fit(
             return []
         s, m = pending
         pending = None
-        loss = float(_host(m["loss"]))
+        loss = float(host_value(m["loss"]))
         if not np.isfinite(loss):
             where = "no checkpoint was written"
             if ckpt is not None:
@@ -402,7 +289,7 @@ def fit(
         now = time.perf_counter()
         rate = (s - last_log[0]) / max(now - last_log[1], 1e-9)
         last_log = (s, now)
-        values = {k: float(_host(v)) for k, v in m.items()}
+        values = {k: float(host_value(v)) for k, v in m.items()}
         values["lr"] = float(schedule(s - 1))
         values["steps_per_s"] = rate
         return [logger.log(s, "train", values)]

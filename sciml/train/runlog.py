@@ -1,4 +1,4 @@
-"""Run-directory records: ``metrics.jsonl``, TensorBoard events, the progress bar.
+"""Run-directory records: creation checks, run_info.json, metrics.jsonl, TensorBoard, progress bar.
 
 Only process 0 writes; the other processes of a multi-host job get a logger that keeps the
 history in memory and writes nothing.
@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -118,3 +119,45 @@ class RunLogger:
         if self._tb is not None:
             self._tb.close()
             self._tb = None
+
+
+def prepare_run_dir(run_dir: str) -> str:
+    """Create the run directory (absolute path returned) and check that it is writable."""
+    run_dir = os.path.abspath(os.path.expanduser(run_dir))
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        probe = os.path.join(run_dir, f".write-test-{os.getpid()}")
+        with open(probe, "w") as fh:
+            fh.write("ok")
+        os.remove(probe)
+    except OSError as err:
+        raise ValueError(
+            f"run_dir: cannot create or write {run_dir!r} ({err.strerror or err}); pass --run-dir "
+            "(or run_dir=) with a writable directory"
+        ) from None
+    return run_dir
+
+
+def run_info(mesh: Any) -> dict[str, Any]:
+    """Versions, platform, device and process counts and the mesh shape of this run."""
+    import flax
+    import jax
+    import optax
+    import orbax.checkpoint
+
+    import sciml
+
+    return {
+        "sciml": sciml.__version__,
+        "jax": jax.__version__,
+        "flax": flax.__version__,
+        "optax": optax.__version__,
+        "orbax_checkpoint": orbax.checkpoint.__version__,
+        "python": sys.version.split()[0],
+        "platform": jax.default_backend(),
+        "device_count": jax.device_count(),
+        "local_device_count": jax.local_device_count(),
+        "process_count": jax.process_count(),
+        "mesh": dict(mesh.shape),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
