@@ -79,6 +79,16 @@ def test_curriculum_counts_only_the_active_unroll():
     np.testing.assert_allclose(loss, np.mean((1.1 * z0 - targets[:, 0]) ** 2), rtol=1e-5)
     np.testing.assert_allclose(same, loss, rtol=1e-6)
     assert float(later) > float(loss) + 1.0
+    # mse_unrolled always averages every unrolled step (fair best-checkpoint metric)
+    key = jax.random.key(0)
+    aux = task.loss(model, _batch(z0, targets), key=key, step=jnp.int32(0))[1]
+    aux_late = task.loss(model, _batch(z0, targets), key=key, step=jnp.int32(25))[1]
+    np.testing.assert_allclose(aux["mse_unrolled"], aux_late["mse_unrolled"], rtol=1e-6)
+    z, want = z0, 0.0
+    for i in range(3):
+        z = 1.1 * z
+        want += np.mean((z - targets[:, i]) ** 2) / 3
+    np.testing.assert_allclose(aux["mse_unrolled"], want, rtol=1e-5)
 
 
 def test_task_bad_input():

@@ -155,6 +155,7 @@ def _config(setup: ExperimentSetup, out: Path, model_kwargs: dict, variables, se
             "log_every": max(1, setup.steps // 50),
             "checkpoint_every": 0,
             "keep_checkpoints": 1,
+            "best_metric": "mse_unrolled",
             "seed": seed,
             "run_dir": str(out),
         }

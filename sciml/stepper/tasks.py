@@ -133,7 +133,7 @@ class RolloutTask:
             del i
         k_active = self.active_unroll(step)
         total = jnp.zeros((), jnp.float32)
-        first = last = total
+        first = last = unweighted = total
         for i in range(self.unroll):
             if self.truncate is not None and i > 0 and i % self.truncate == 0:
                 z = jax.lax.stop_gradient(z)
@@ -142,6 +142,7 @@ class RolloutTask:
             mse = jnp.mean(((z - y) / sigma) ** 2)
             weight = (i < k_active).astype(jnp.float32)
             total = total + weight * mse
+            unweighted = unweighted + mse / self.unroll
             if i == 0:
                 first = mse
             last = jnp.where(i < k_active, mse, last)
@@ -149,6 +150,7 @@ class RolloutTask:
         return loss, {
             "mse_first_step": first,
             "mse_last_step": last,
+            "mse_unrolled": unweighted,
             "unroll": k_active.astype(jnp.float32),
         }
 
