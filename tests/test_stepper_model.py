@@ -127,3 +127,11 @@ def test_bad_input_is_reported_in_one_line():
         _stepper(network="resnet", boundary="neumann", network_kwargs={"width": 4})
     with pytest.raises(ValueError, match="dt: expected a positive time step"):
         m.with_integrator(dt=-1.0)
+
+
+def test_a_blowing_up_learned_rollout_names_the_step():
+    from sciml.solvers import BlowUpError, rollout
+
+    m = _stepper(tendency_std=[1e30], dt=1e10)
+    with pytest.raises(BlowUpError, match=r"sample \d+ is NaN/Inf by step \d+"):
+        rollout(m, _z(), 4)
