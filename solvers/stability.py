@@ -11,14 +11,14 @@ integrator multiplies each Fourier mode by ``R(dt lambda)``, where for ``euler``
 
 Reference values (first exit of the stability region along a ray; ``stability_radius``):
 
-=========  ===================  ======================
-integrator  negative real axis   imaginary axis
-=========  ===================  ======================
-euler       2                    0 (unstable)
-rk2         2                    0 (unstable)
-ssprk3      2.5127               1.7321 (= sqrt 3)
-rk4         2.7853               2.8284 (= 2 sqrt 2)
-=========  ===================  ======================
+==========  ==================  ===================
+integrator  negative real axis  imaginary axis
+==========  ==================  ===================
+euler       2                   0 (unstable)
+rk2         2                   0 (unstable)
+ssprk3      2.5127              1.7321 (= sqrt 3)
+rk4         2.7853              2.8284 (= 2 sqrt 2)
+==========  ==================  ===================
 
 So e.g. the heat equation with the second-order Laplacian (``max|lambda| = 4 nu / dx^2``) needs
 ``dt <= 0.5 dx^2 / nu`` with euler, and centred advection (eigenvalues on the imaginary axis,
