@@ -77,7 +77,8 @@ class FDBurgers(FDStep):
       scheme: ``"rusanov"`` or ``"muscl"``.
       limiter: slope limiter of ``"muscl"``: ``"minmod"``, ``"vanleer"`` or ``"mc"``.
       integrator: ``"euler"``, ``"rk2"``, ``"ssprk3"`` or ``"rk4"``.
-      u_max: optional bound on ``max|u|``; used by ``check_dt()``/``max_dt()`` without a state.
+      u_max: optional bound on ``max|u|``; if given, ``dt`` is checked against it at
+        construction, and ``check_dt()``/``max_dt()`` work without a state.
 
     State: ``(batch, N, C)``.
     """
@@ -111,6 +112,8 @@ class FDBurgers(FDStep):
         self.halo = 2 if scheme == "muscl" else 1
         self.u_max = None if u_max is None else positive("u_max", u_max, "e.g. u_max=1.0")
         self._d2 = SECOND_DERIVATIVE["central2"]
+        if self.u_max is not None:  # a speed bound is known: check now, like the linear solvers
+            self.check_dt()
 
     def check_state(self, state: jax.Array) -> None:
         n = self.grid.shape[0]

@@ -401,6 +401,8 @@ def test_unstable_dt_states_the_limit():
         step.check_dt(2.0 * jnp.ones((1, 64, 1)))
     with pytest.raises(ValueError, match=r"depends on max\|u\|.*check_dt\(state\)"):
         step.check_dt()
+    with pytest.raises(ValueError, match=r"max\|u\| = 1\].*use dt <= 0\.0086"):
+        FDBurgers(grid, 0.1, nu=0.01, u_max=1.0)
 
 
 def test_bad_parameters_one_line_errors():
