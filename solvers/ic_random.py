@@ -15,6 +15,27 @@ import numpy as np
 from sciml.solvers.grid import Grid
 
 
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _flat_draw(key: jax.Array, size: int, dtype, normal: bool) -> jax.Array:
+    if normal:
+        return jax.random.normal(key, (size,), dtype)
+    return jax.random.uniform(key, (size,), dtype)
+
+
+def random_draw(
+    key: jax.Array, shape: tuple[int, ...], dtype, *, normal: bool = False
+) -> jax.Array:
+    """Uniform [0, 1) (or standard normal) numbers of ``shape`` from ``key``.
+
+    Drawn as a flat vector whose length is rounded up to a power of two and then cut, so the
+    PRNG kernel (slow to compile on CPU) is compiled once per size class, not once per shape.
+    Deterministic: the same key and shape give the same numbers.
+    """
+    size = int(np.prod(shape))
+    bucket = 1 << max(10, (size - 1).bit_length())
+    return _flat_draw(key, bucket, jnp.dtype(dtype), normal)[:size].reshape(shape)
+
+
 def _check_count(n_samples: int, channels: int) -> None:
     if int(n_samples) < 1:
         raise ValueError(f"n_samples: expected an integer >= 1, found {n_samples}")
@@ -83,15 +104,14 @@ def gaussian_random_field(
         )
     power = power / power.mean()
     half = np.sqrt(power[..., : grid.shape[-1] // 2 + 1])[..., None] * amplitude
-    return _colour_noise(
-        key, jnp.asarray(half, dtype), (int(n_samples), *grid.shape, int(channels))
-    )
+    noise = random_draw(key, (int(n_samples), *grid.shape, int(channels)), dtype, normal=True)
+    return _colour_noise(noise, jnp.asarray(half, dtype))
 
 
-@partial(jax.jit, static_argnums=(2,))
-def _colour_noise(key: jax.Array, filter_: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+@jax.jit
+def _colour_noise(noise: jax.Array, filter_: jax.Array) -> jax.Array:
+    shape = noise.shape
     axes = tuple(range(1, len(shape) - 1))
-    noise = jax.random.normal(key, shape, dtype=filter_.dtype)
     coloured = jnp.fft.rfftn(noise, axes=axes) * filter_
     return jnp.fft.irfftn(coloured, s=shape[1:-1], axes=axes).astype(filter_.dtype)
 
@@ -130,19 +150,22 @@ def random_fourier_series(
         )
     shape = (int(n_samples), int(channels), int(n_terms))
     phases = np.stack([2 * np.pi * x / L for x, L in zip(grid.mesh(), grid.length)])
-    return _fourier_series(key, jnp.asarray(phases, dtype), float(amplitude), max_mode, shape)
+    draw = random_draw(key, (*shape, grid.ndim + 2), dtype)  # modes, amplitude, phase per term
+    return _fourier_series(draw, jnp.asarray(phases, dtype), float(amplitude), max_mode)
 
 
-@partial(jax.jit, static_argnums=(4,))
-def _fourier_series(key, phases, amplitude, max_mode, shape) -> jax.Array:
+@jax.jit
+def _fourier_series(draw, phases, amplitude, max_mode) -> jax.Array:
     ndim, dtype = phases.shape[0], phases.dtype
-    k_modes, k_amp, k_phase = jax.random.split(key, 3)
-    modes = jax.random.randint(k_modes, (*shape, ndim), -max_mode, max_mode + 1)
+    shape = draw.shape[:-1]
+    modes = jnp.clip(
+        jnp.floor(draw[..., :ndim] * (2 * max_mode + 1)) - max_mode, -max_mode, max_mode
+    )
     zero = jnp.all(modes == 0, axis=-1, keepdims=True)
-    first = jnp.zeros(ndim, dtype=modes.dtype).at[0].set(1)
-    modes = jnp.where(zero, first, modes).astype(dtype)
-    amp = jax.random.uniform(k_amp, shape, dtype, -1.0, 1.0) * amplitude
-    phase = jax.random.uniform(k_phase, shape, dtype, 0.0, 2 * np.pi)
+    first = jnp.zeros(ndim, dtype=dtype).at[0].set(1)
+    modes = jnp.where(zero, first, modes)
+    amp = (2 * draw[..., ndim] - 1) * amplitude
+    phase = 2 * np.pi * draw[..., ndim + 1]
     # angle[s, c, j, *x] = m_j . (2 pi x / L) + phi_j
     angle = jnp.tensordot(modes, phases, axes=([3], [0]))
     angle = angle + phase.reshape(*shape, *([1] * ndim))

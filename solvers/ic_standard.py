@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from sciml.solvers.grid import Grid
+from sciml.solvers.ic_random import random_draw
 
 
 def _check_ndim(grid: Grid, ndim: int, name: str) -> None:
@@ -144,14 +145,16 @@ def gray_scott_spots(
     width = 2 * max(grid.dx)
     mesh = jnp.asarray(np.stack(grid.mesh()), dtype)
     shape = (int(n_samples), int(n_spots))
-    return _spots(key, mesh, grid.length, radius, width, float(noise), shape)
+    n_centres = shape[0] * shape[1] * grid.ndim
+    draw = random_draw(key, (n_centres + shape[0] * int(np.prod(grid.shape)) * 2,), dtype)
+    return _spots(draw, mesh, grid.length, radius, width, float(noise), shape)
 
 
 @partial(jax.jit, static_argnums=(2, 6))
-def _spots(key, mesh, lengths, radius, width, noise, shape) -> jax.Array:
+def _spots(draw, mesh, lengths, radius, width, noise, shape) -> jax.Array:
     ndim, dtype = mesh.shape[0], mesh.dtype
-    k_pos, k_noise = jax.random.split(key)
-    centres = jax.random.uniform(k_pos, (*shape, ndim), dtype) * jnp.asarray(lengths, dtype)
+    n_centres = shape[0] * shape[1] * ndim
+    centres = draw[:n_centres].reshape(*shape, ndim) * jnp.asarray(lengths, dtype)
     d2 = 0.0
     for axis in range(ndim):
         c = centres[..., axis].reshape(*shape, *([1] * ndim))
@@ -161,4 +164,4 @@ def _spots(key, mesh, lengths, radius, width, noise, shape) -> jax.Array:
     inside = 0.5 * (1 - jnp.tanh((jnp.sqrt(d2) - radius) / width))
     seed = jnp.max(inside, axis=1)
     z = jnp.stack([1 - 0.5 * seed, 0.25 * seed], axis=-1)
-    return (z + noise * jax.random.uniform(k_noise, z.shape, dtype, -1.0, 1.0)).astype(dtype)
+    return (z + noise * (2 * draw[n_centres:].reshape(z.shape) - 1)).astype(dtype)
