@@ -101,22 +101,21 @@ def _boundary_ic(key, amplitude, grid, n_samples, max_mode, n_terms, channels):
     amps = jax.random.uniform(k_amp, shape, minval=-amplitude, maxval=amplitude)
     phases = jax.random.uniform(k_phase, (*shape, grid.ndim), maxval=2 * np.pi)
     dtype = jnp.result_type(float)
-    out = jnp.zeros((n_samples, *grid.shape, channels), dtype)
+    nd = grid.ndim
+    # all terms at once: factors of shape (n, T, C, *spatial), one per axis, multiplied
+    term = amps.astype(dtype).reshape(*shape, *(1,) * nd)
+    for a, (x, length) in enumerate(zip(grid.coords(), grid.length)):
+        xa = jnp.asarray(x, dtype).reshape([-1 if b == a else 1 for b in range(nd)])
+        m = modes[..., a].astype(dtype).reshape(*shape, *(1,) * nd)
+        if grid.boundary == "periodic":
+            ph = phases[..., a].astype(dtype).reshape(m.shape)
+            term = term * jnp.cos(2 * np.pi * m * xa / length + ph)
+        elif grid.boundary == "dirichlet":
+            term = term * jnp.sin(np.pi * m * xa / length)
+        else:
+            term = term * jnp.cos(np.pi * m * xa / length)
+    out = jnp.moveaxis(term.sum(axis=1), 1, -1)  # (n, *spatial, C)
     coords = grid.mesh()
-    for j in range(n_terms):
-        term = amps[:, j].astype(dtype)  # (n, C)
-        term = term.reshape((n_samples,) + (1,) * grid.ndim + (channels,))
-        for a, (x, length) in enumerate(zip(coords, grid.length)):
-            m = modes[:, j, :, a].reshape((n_samples,) + (1,) * grid.ndim + (channels,))
-            xa = jnp.asarray(x, dtype)[None, ..., None]
-            if grid.boundary == "periodic":
-                ph = phases[:, j, :, a].reshape(m.shape)
-                term = term * jnp.cos(2 * np.pi * m * xa / length + ph)
-            elif grid.boundary == "dirichlet":
-                term = term * jnp.sin(np.pi * m * xa / length)
-            else:
-                term = term * jnp.cos(np.pi * m * xa / length)
-        out = out + term
     g = grid.boundary_value
     if grid.boundary == "dirichlet":
         out = out + g
