@@ -212,7 +212,9 @@ def test_cli_end_to_end_and_errors(tmp_path, capsys):
             "--set", "steps=4", "--set", "eval_every=2", "--set", "data.train.kwargs.n_samples=64",
             "--set", "data.eval.kwargs.n_samples=32"]  # fmt: skip
     assert main(args) == 0
-    assert "trained 4 steps" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "trained 4 steps" in out.out
+    assert "step/s" not in out.err and "%|" not in out.err  # no progress bar without a terminal
     records = read_metrics(run_dir)
     assert {r["split"] for r in records} == {"train", "eval"}
     assert all({"step", "split", "loss"} <= set(r) for r in records)

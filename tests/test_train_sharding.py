@@ -124,3 +124,15 @@ def test_bfloat16_compute_keeps_float32_parameters(source, reference):
     assert not np.array_equal(_losses(bf16), _losses(ref))  # it did compute in bfloat16
     dtypes = {x.dtype for x in jax.tree.leaves(nnx.state(bf16.model, nnx.Param))}
     assert dtypes == {np.dtype("float32")}
+
+
+def test_space_split_of_a_3d_field():
+    """A 3-D field split over 4 devices along y (space_axis=1) trains like one device."""
+    src = SyntheticHeat(8, 8, ndim=3, n_modes=2, seed=2)
+    losses = []
+    for data, space in [(1, 1), (2, 4)]:
+        cfg = TrainConfig(steps=3, batch_size=4, log_every=1, optim={"learning_rate": 1e-2},
+                          mesh={"data": data, "space": space, "space_axis": 1})  # fmt: skip
+        model = Tendency(1, width=2, kernel_size=3, ndim=3, rngs=nnx.Rngs(0))
+        losses.append(_losses(fit(model, RegressionTask(), src, config=cfg)))
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
