@@ -150,6 +150,17 @@ class NormUnet(nnx.Module):
         return jax.lax.complex(h[..., 0], h[..., 1])
 
 
+def root_sum_of_squares(x: jax.Array, axis: int = 1, keepdims: bool = False) -> jax.Array:
+    """``sqrt(sum(|x|^2, axis))`` of a complex array with finite gradients where it is 0.
+
+    ``jnp.abs`` and ``jnp.sqrt`` have infinite or NaN derivatives at 0, and one such pixel makes
+    every gradient NaN (``0 * nan``); the value here is exact and the derivative at 0 is 0.
+    """
+    s = jnp.sum(jnp.real(x) ** 2 + jnp.imag(x) ** 2, axis=axis, keepdims=keepdims)
+    positive = s > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, s, 1.0)), 0.0)
+
+
 def low_frequency_window(
     mask: jax.Array, num_low_frequencies: jax.Array | None = None
 ) -> tuple[jax.Array, jax.Array]:
@@ -218,8 +229,7 @@ class SensitivityModel(nnx.Module):
             masked_kspace = jnp.where(keep[:, None, None, :], masked_kspace, 0)
         images = ifft2c(masked_kspace).reshape(b * c, H, W)
         maps = self.norm_unet(images).reshape(b, c, H, W)
-        norm = jnp.sqrt(jnp.sum(jnp.abs(maps) ** 2, axis=1, keepdims=True))
-        return maps / norm
+        return maps / root_sum_of_squares(maps, axis=1, keepdims=True)
 
 
 class VarNetBlock(nnx.Module):
@@ -304,7 +314,7 @@ class VarNet(nnx.Module):
         k = masked_kspace
         for cascade in self.cascades:
             k = cascade(k, masked_kspace, mask, sens_maps)
-        return jnp.sqrt(jnp.sum(jnp.abs(ifft2c(k)) ** 2, axis=1))
+        return root_sum_of_squares(ifft2c(k), axis=1)
 
 
 def count_parameters(model: nnx.Module) -> int:
