@@ -174,6 +174,7 @@ def test_keeps_latest_and_best_and_rejects_incompatible_model(tmp_path, heat):
     assert Checkpoints(run_dir / "checkpoints", read_only=True).all_steps() == sorted({best, 8})
     best_model = restore_model(run_dir, _model(), which="best")
     latest_model = restore_model(run_dir, _model(), which="latest")
+    assert all(isinstance(x, jax.Array) for x in jax.tree.leaves(nnx.state(latest_model)))
     for a, b in zip(_params(latest_model), _params(res.model)):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(_params(best_model)[1], _params(latest_model)[1])

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import jax
-import numpy as np
+import jax.numpy as jnp
 from flax import nnx
 
 from sciml.train.checkpoint import Checkpoints, flatten
@@ -28,7 +28,7 @@ def _fill(template: nnx.State, saved: dict[str, Any]) -> None:
     """Set every leaf of ``template`` from the saved arrays with the same dotted path."""
     pure = nnx.to_pure_dict(template)
     treedef = jax.tree_util.tree_structure(pure)
-    values = [np.asarray(saved[name]) for name in flatten(pure)]
+    values = [jnp.asarray(saved[name]) for name in flatten(pure)]
     nnx.replace_by_pure_dict(template, jax.tree_util.tree_unflatten(treedef, values))
 
 
