@@ -24,7 +24,7 @@ TOY = replace(
     steps=8,
     batch_size=4,
     classical_shapes=(),
-    classical_dt=(0.5,),
+    classical_dt=(1.0,),
     timing_repeats=1,
     integrator_swaps=False,
 )
@@ -55,7 +55,7 @@ def test_learned_stepper_reproduction_end_to_end(tmp_path):
     model = restore_model(out)
     test = load_trajectories(out / "data" / "test.nc")
     assert model.grid_shape == test.grid.shape == (48,)
-    assert model.dt == test.dt == 0.5
+    assert model.dt == test.dt == 1.0
     z1 = np.asarray(model(test.data[:, 0]))
     assert np.all(np.isfinite(z1))
     assert main(["export", str(out), "--out", str(tmp_path / "ks.h5")]) == 0

@@ -4,10 +4,10 @@
 
 1. Fine reference trajectories: the built-in ETDRK4 pseudo-spectral solver (``ks1d``) at
    N = 256 (dx = 0.25), dt = 0.05, from random Fourier initial conditions, after a spin-up onto
-   the attractor; frames every ``frame_dt`` = 0.5.
+   the attractor; frames every ``frame_dt`` = 1.
 2. Coarse-graining by spectral truncation to N = 48 (dx = 1.33, 5.3x coarser), where the
    classical solver is badly under-resolved.
-3. Training the conv -> f -> conv stepper ``u <- u + dt G(u)`` (dt = 0.5, forward Euler) through
+3. Training the conv -> f -> conv stepper ``u <- u + dt G(u)`` (dt = 1, forward Euler) through
    ``sciml.train.fit``: a curriculum from one-step teacher forcing to k-step unrolled training
    with back-propagation through the rollout.
 4. Evaluation on held-out trajectories against the coarse-grained reference: nRMSE against
@@ -37,21 +37,21 @@ QUICK = ExperimentSetup(
     fine_shape=(256,),
     fine_dt=0.05,
     coarse_shape=(48,),
-    frame_dt=0.5,
+    frame_dt=1.0,
     spinup=100.0,
-    n_train=48,
+    n_train=64,
     n_val=8,
     n_test=16,
-    train_frames=200,
-    test_frames=100,
+    train_frames=100,
+    test_frames=50,
     horizon=20.0,
     width=32,
     kernel_size=5,
     unroll=4,
-    steps=3000,
+    steps=5000,
     batch_size=32,
     classical_shapes=((48,), (64,), (96,), (128,)),
-    classical_dt=(0.5, 0.25, 0.1),
+    classical_dt=(1.0, 0.5, 0.25),
 )
 FULL = ExperimentSetup(
     **{
@@ -59,8 +59,8 @@ FULL = ExperimentSetup(
         "n_train": 128,
         "n_val": 16,
         "n_test": 32,
-        "train_frames": 400,
-        "test_frames": 200,
+        "train_frames": 200,
+        "test_frames": 100,
         "width": 64,
         "kernel_size": 7,
         "unroll": 8,
