@@ -47,7 +47,9 @@ def test_instability_above_the_limit_is_real():
     """Rolling out just above the predicted limit grows the Nyquist mode; just below it decays."""
     limit = D.max_stable_dt(heat_stepper("euler"))
     x = np.arange(32)
-    u0 = jnp.asarray((np.cos(np.pi * x) + 0.01 * np.sin(2 * np.pi * x / 32))[None, :, None], jnp.float32)
+    u0 = jnp.asarray(
+        (np.cos(np.pi * x) + 0.01 * np.sin(2 * np.pi * x / 32))[None, :, None], jnp.float32
+    )
     for factor, grows in ((0.98, False), (1.05, True)):
         st = heat_stepper("euler", dt=factor * limit)
         u = u0
