@@ -33,8 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an earlier learned-stepper/kolmogorov run in --out (never deletes other "
-        "directories)",
+        help="replace an earlier reproduction run in --out (never deletes other directories)",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
 
@@ -52,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         from sciml.mri.reproduce import reproduce_fastmri
 
-        reproduce_fastmri(out, quick=args.quick, seed=args.seed)
+        reproduce_fastmri(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite)
     return 0
