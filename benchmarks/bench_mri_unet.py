@@ -119,6 +119,71 @@ def conv_breakdown(batch: int, size: int, chans: int, repeats: int) -> list[dict
     return rows
 
 
+def other_breakdown(batch: int, size: int, chans: int, repeats: int) -> list[dict[str, float]]:
+    """The 2x2 stride-2 up-sampling layers and the instance norms, timed alone.
+
+    The U-Net's :class:`sciml.nn.unet.UpConv` is shown next to XLA's ``conv_transpose`` of the
+    same shapes (count 0: not used; its CPU gradient made the first version 2x slower)."""
+    from sciml.nn.norm import group_normalize
+    from sciml.nn.unet import UpConv
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for level in range(4):
+        w = chans * 2**level
+        s = size // 2**level
+        x = jnp.asarray(rng.normal(size=(batch, s // 2, s // 2, 2 * w)), jnp.float32)
+        k = jnp.asarray(rng.normal(size=(2, 2, 2 * w, w)) * 0.1, jnp.float32)
+
+        def up(x, k):
+            return jax.lax.conv_transpose(
+                x, k, (2, 2), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")
+            )
+
+        _, t_f = _time(jax.jit(up), x, k, repeats=repeats)
+        grad = jax.jit(jax.grad(lambda x, k: jnp.sum(up(x, k) ** 2), argnums=(0, 1)))
+        _, t_b = _time(grad, x, k, repeats=repeats)
+        rows.append(
+            {
+                "what": f"(not used) XLA conv_transpose L{level} {2 * w}->{w}",
+                "count": 0,
+                "forward_s": t_f,
+                "fwd_bwd_s": t_b,
+            }
+        )
+        layer = UpConv(2 * w, w, ndim=2, rngs=nnx.Rngs(0))
+        gdef, p = nnx.split(layer)
+        fwd = jax.jit(lambda p, x, gdef=gdef: nnx.merge(gdef, p)(x))
+        _, t_f = _time(fwd, p, x, repeats=repeats)
+        ugrad = jax.jit(
+            jax.grad(lambda p, x, gdef=gdef: jnp.sum(nnx.merge(gdef, p)(x) ** 2), argnums=(0, 1))
+        )
+        _, t_b = _time(ugrad, p, x, repeats=repeats)
+        rows.append(
+            {
+                "what": f"UpConv L{level} {2 * w}->{w} to {s}x{s}",
+                "count": 1,
+                "forward_s": t_f,
+                "fwd_bwd_s": t_b,
+            }
+        )
+        y = jnp.asarray(rng.normal(size=(batch, s, s, w)), jnp.float32)
+        norm = jax.jit(lambda y, w=w: group_normalize(y, w, 1e-5))
+        _, t_f = _time(norm, y, repeats=repeats)
+        ngrad = jax.jit(jax.grad(lambda y, w=w: jnp.sum(group_normalize(y, w, 1e-5) ** 3)))
+        _, t_b = _time(ngrad, y, repeats=repeats)
+        # Instance norms at this level: 2 per encoder block, 2 per decoder block, 1 after up.
+        rows.append(
+            {
+                "what": f"instance norm L{level} {w} ch at {s}x{s}",
+                "count": 5,
+                "forward_s": t_f,
+                "fwd_bwd_s": t_b,
+            }
+        )
+    return rows
+
+
 def bench_torch(batch: int, size: int, chans: int, repeats: int) -> dict[str, float] | None:
     try:
         import torch
@@ -255,6 +320,22 @@ def main() -> None:
             f"  sum of 3x3 convs: forward {tot_f * 1e3:.1f} ms "
             f"({tot_f / ours['forward_s']:.0%} of the network forward), fwd+bwd "
             f"{tot_b * 1e3:.1f} ms ({tot_b / ours['forward_backward_s']:.0%} of the network's)"
+        )
+
+        rows = other_breakdown(args.batch, args.size, args.chans, args.repeats)
+        print("other layers alone (count x best time; count 0 = comparison only, not used):")
+        tot_f2 = tot_b2 = 0.0
+        for r in rows:
+            tot_f2 += r["count"] * r["forward_s"]
+            tot_b2 += r["count"] * r["fwd_bwd_s"]
+            print(
+                f"  {r['what']:40s} n={r['count']}  forward {r['forward_s'] * 1e3:8.1f} ms  "
+                f"fwd+bwd {r['fwd_bwd_s'] * 1e3:8.1f} ms"
+            )
+        print(
+            f"  sum: forward {tot_f2 * 1e3:.1f} ms, fwd+bwd {tot_b2 * 1e3:.1f} ms; with the 3x3 "
+            f"convs {(tot_b + tot_b2) / ours['forward_backward_s']:.0%} of the network's "
+            "fwd+bwd (the rest: padding copies, pooling, concatenation, activations)"
         )
 
     ref = bench_torch(args.batch, args.size, args.chans, args.repeats)

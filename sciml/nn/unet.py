@@ -85,6 +85,49 @@ def upsample_linear(x: jax.Array, boundary: str) -> jax.Array:
     return x
 
 
+class UpConv(nnx.Module):
+    """2x up-sampling by a transposed convolution with kernel 2 and stride 2 on every axis.
+
+    The windows do not overlap, so output cell ``2i + a`` (per axis) is
+    ``y[2i + a] = x[i] @ K[a]`` with ``K`` of shape ``(2,) * ndim + (C_in, C_out)``. It is computed
+    as one matrix product and a reshape (depth-to-space), whose gradient is as cheap as the
+    forward pass, unlike XLA's CPU gradient of a strided transposed convolution. A PyTorch
+    ``ConvTranspose{n}d(kernel_size=2, stride=2)`` weight ``W[c_in, c_out, a, b]`` maps to
+    ``K[a, b, c_in, c_out]`` without a flip.
+
+    Shapes: ``(batch, *spatial, C_in)`` -> ``(batch, *(2 n), C_out)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        ndim: int,
+        use_bias: bool = False,
+        rngs: nnx.Rngs,
+    ):
+        self.ndim = ndim
+        shape = (2,) * ndim + (in_channels, out_channels)
+        self.kernel = nnx.Param(nnx.initializers.lecun_normal()(rngs.params(), shape))
+        self.bias = nnx.Param(jnp.zeros((out_channels,))) if use_bias else None
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        nd = self.ndim
+        k = self.kernel[...]
+        cin, cout = k.shape[-2:]
+        k = jnp.moveaxis(k, -2, 0).reshape(cin, -1)  # (C_in, 2**nd * C_out)
+        y = jnp.dot(x, k.astype(x.dtype)).reshape(*x.shape[:-1], *(2,) * nd, cout)
+        perm = [0]
+        for i in range(nd):
+            perm += [1 + i, 1 + nd + i]
+        y = jnp.transpose(y, (*perm, y.ndim - 1))
+        y = y.reshape(x.shape[0], *(2 * n for n in x.shape[1:-1]), cout)
+        if self.bias is not None:
+            y = y + self.bias[...].astype(y.dtype)
+        return y
+
+
 class ConvBlock(nnx.Module):
     """(conv -> norm -> activation) twice.
 
@@ -256,17 +299,7 @@ class UNet(nnx.Module):
         ups, up_norms, decoder = [], [], []
         for level in reversed(range(depth)):
             if up == "transpose":
-                ups.append(
-                    nnx.ConvTranspose(
-                        c,
-                        enc[level],
-                        (2,) * ndim,
-                        strides=(2,) * ndim,
-                        padding="VALID",
-                        use_bias=up_bias,
-                        rngs=rngs,
-                    )
-                )
+                ups.append(UpConv(c, enc[level], ndim=ndim, use_bias=up_bias, rngs=rngs))
                 if self.up_norm:
                     up_norms.append(Norm(norm, enc[level], **norm_kw))
                 c = enc[level]
