@@ -54,7 +54,7 @@ QUICK = {
     "val_volumes": 4,
     "unet_chans": 8,
     "unet_pools": 3,
-    "unet_steps": 400,
+    "unet_steps": 1000,
     "unet_lr": 1e-3,
     "batch_size": 4,
     "varnet": False,
@@ -293,7 +293,8 @@ def reproduce_fastmri(
     Args:
       out_dir: output directory (created).
       quick: the small CPU variant (128x128 k-space, 96x96 images, an 8-channel 3-level U-Net,
-        400 steps; a few minutes on 2 CPU cores); otherwise larger images, the chans=32 U-Net and
+        1000 steps; about 2 minutes on 2 idle CPU cores); otherwise larger images, the chans=32
+        U-Net and
         a VarNet on 4-coil data.
       seed: seeds data synthesis, masks, model initialisation and data order.
       overwrite: replace the outputs of an earlier run in ``out_dir``.

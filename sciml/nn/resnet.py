@@ -3,7 +3,8 @@
 Two block orderings:
 
 - ``"post"`` (original ResNet):  ``y = act(P x + norm(conv(act(norm(conv(x))))))``
-- ``"pre"`` (pre-activation, "identity mappings" ResNet v2): ``y = P x + conv(act(norm(conv(act(norm(x))))))``
+- ``"pre"`` (pre-activation, "identity mappings" ResNet v2):
+  ``y = P x + conv(act(norm(conv(act(norm(x))))))``
 
 ``P`` is the identity when the channel count is kept and a learned 1x1 convolution otherwise.
 A ``"bottleneck"`` block replaces the two kxk convolutions by 1x1 (reduce) -> kxk -> 1x1 (expand)

@@ -3,10 +3,13 @@
 The network (Ronneberger et al. 2015) is an encoder of ``depth`` levels, a bottleneck and a
 decoder that merges the encoder's skip connections::
 
-    level i = 0 .. depth-1:   s_i = ConvBlock(c -> e_i)(x);  x = down(s_i)        e_i = width * multiplier**i
-    bottleneck:               x = ConvBlock(e_{depth-1} -> b)(x)                  b = width * multiplier**depth
-    level i = depth-1 .. 0:   x = ConvBlock(concat[up(x), s_i] -> d_i)            d_i = e_i
-    head:                     1x1 convs (head_channels..., out_channels), linear
+    level i = 0 .. depth-1:  s_i = ConvBlock(c -> e_i)(x); x = down(s_i)
+    bottleneck:              x = ConvBlock(e_{depth-1} -> b)(x)
+    level i = depth-1 .. 0:  x = ConvBlock(concat[up(x), s_i] -> d_i)
+    head:                    1x1 convs (head_channels..., out_channels), linear
+
+with ``e_i = width * multiplier**i``, ``b = width * multiplier**depth`` and ``d_i = e_i`` by
+default (all three configurable).
 
 ``ConvBlock`` is (conv -> norm -> activation) twice. Every spatial convolution is a
 :class:`sciml.nn.Conv`, so the boundary condition (``"periodic"`` or ``"zero"``, also
@@ -188,7 +191,8 @@ class UNet(nnx.Module):
       norm: ``"instance"``, ``"group"``, ``"batch"`` or ``"none"``.
       norm_affine: learn scale and shift in the norms (fastMRI: False).
       norm_groups: groups for ``norm="group"``.
-      activation: name from :data:`sciml.nn.ACTIVATIONS` (``"relu"``, ``"leaky_relu"`` (slope 0.2), ...).
+      activation: name from :data:`sciml.nn.ACTIVATIONS` (``"relu"``, ``"leaky_relu"`` (slope
+        0.2), ...).
       down: ``"max"`` or ``"avg"`` (2-cell pooling) or ``"conv"`` (3-cell convolution, stride 2).
       up: ``"transpose"`` (2-cell transposed convolution, stride 2, to the skip's width) or
         ``"linear"`` ((bi/tri)linear x2, channels unchanged).
@@ -326,7 +330,8 @@ class UNet(nnx.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         if x.ndim != self.ndim + 2:
             raise ValueError(
-                f"UNet input: expected rank {self.ndim + 2} (batch, *{self.ndim} spatial, channels), "
+                f"UNet input: expected rank {self.ndim + 2} "
+                f"(batch, *{self.ndim} spatial, channels), "
                 f"found shape {tuple(x.shape)}; add a batch axis with x[None] if needed"
             )
         small = [n for n in x.shape[1:-1] if n < 2**self.depth]
