@@ -57,15 +57,16 @@ def test_reconstruct_calls_reconstruct_directory(tmp_path, monkeypatch, capsys):
     calls = []
     fake = types.ModuleType("sciml.mri.reconstruct")
 
-    def reconstruct_directory(model_run_dir, data_dir, out_dir):
-        calls.append((model_run_dir, data_dir, out_dir))
+    def reconstruct_directory(model_run_dir, data_dir, out_dir, **kwargs):
+        calls.append((model_run_dir, data_dir, out_dir, kwargs))
         return [Path(out_dir) / "file1000001.h5"]
 
     fake.reconstruct_directory = reconstruct_directory
     monkeypatch.setitem(sys.modules, "sciml.mri.reconstruct", fake)
-    argv = ["mri", "reconstruct", "--run", "runs/u", "--data", "d", "--out", str(tmp_path)]
-    assert main(argv) == 0
-    assert calls == [(Path("runs/u"), Path("d"), tmp_path)]
+    argv = ["mri", "reconstruct", "--model", "runs/u", "--data", "d", "--out", str(tmp_path)]
+    assert main([*argv, "--overwrite"]) == 0
+    kwargs = {"which": "best", "batch_size": 4, "overwrite": True}
+    assert calls == [(Path("runs/u"), Path("d"), tmp_path, kwargs)]
     assert "wrote 1 reconstructions" in capsys.readouterr().out
 
 

@@ -3,7 +3,7 @@ evaluate reconstructions against targets (mean and +-2 standard deviations over 
 MSE, NMSE, PSNR and SSIM, computed as the reference fastMRI evaluation).
 
   sciml mri synthesize --out data/mri/train --volumes 8 --coils 1 --slices 8 --shape 128 128
-  sciml mri reconstruct --run runs/fastmri-unet --data data/mri/val --out recon/
+  sciml mri reconstruct --model runs/fastmri-unet --data data/mri/val --out recon/
   sciml mri evaluate --target data/mri/val --recon recon/ --challenge singlecoil
 """
 
@@ -71,11 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "reconstruct",
         help="reconstruct every volume of a directory with a trained model",
         description="Reconstruct every fastMRI volume of --data with the model trained in "
-        "--run and write one HDF5 file per volume (dataset 'reconstruction') into --out.",
+        "--model and write one HDF5 file per volume (dataset 'reconstruction') into --out.",
     )
-    r.add_argument("--run", required=True, type=Path, help="training run directory")
+    r.add_argument(
+        "--model", "--run", dest="run", required=True, type=Path, help="training run directory"
+    )
     r.add_argument("--data", required=True, type=Path, help="directory of fastMRI volumes")
     r.add_argument("--out", required=True, type=Path, help="output directory")
+    r.add_argument("--which", choices=("best", "latest"), default="best", help="checkpoint")
+    r.add_argument("--batch-size", type=int, default=4, help="slices per forward pass")
+    r.add_argument("--overwrite", action="store_true", help="replace existing reconstructions")
 
     e = sub.add_parser(
         "evaluate",
@@ -126,7 +131,14 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 def _reconstruct(args: argparse.Namespace) -> int:
     module = importlib.import_module("sciml.mri.reconstruct")
-    result = module.reconstruct_directory(args.run, args.data, args.out)
+    result = module.reconstruct_directory(
+        args.run,
+        args.data,
+        args.out,
+        which=args.which,
+        batch_size=args.batch_size,
+        overwrite=args.overwrite,
+    )
     if result is not None:
         count = len(result) if hasattr(result, "__len__") else result
         print(f"wrote {count} reconstructions to {args.out}")

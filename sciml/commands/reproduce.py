@@ -52,4 +52,16 @@ def run(args: argparse.Namespace) -> int:
         from sciml.mri.reproduce import reproduce_fastmri
 
         reproduce_fastmri(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite)
+    _print_results(out)
     return 0
+
+
+def _print_results(out: str) -> None:
+    """Print the fastMRI results table (the stepper reproductions log their own summary line)."""
+    import os
+
+    table = os.path.join(out, "results.md")
+    if os.path.isfile(table):
+        with open(table) as fh:
+            print(fh.read().rstrip())
+        print(f"results in {out}/ (summary.json, results.md and figures)")

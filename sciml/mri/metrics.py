@@ -148,5 +148,13 @@ def ssim_jax(
 
 
 def ssim_loss(pred: Any, target: Any, data_range: Any, **kwargs: Any) -> jax.Array:
-    """``1 - mean SSIM`` over the batch (the reference's ``SSIMLoss``); see :func:`ssim_jax`."""
-    return 1.0 - jnp.mean(ssim_jax(pred, target, data_range, **kwargs))
+    """``1 - mean SSIM`` over the batch (the reference's ``SSIMLoss``); see :func:`ssim_jax`.
+
+    SSIM is unchanged when both images and the data range are scaled by the same factor, so the
+    images are divided by their data range first: at fastMRI's ~1e-4 intensities the squared
+    denominators otherwise underflow in float32 and the gradient becomes NaN.
+    """
+    scale = jnp.asarray(data_range, dtype=jnp.result_type(pred)).reshape(-1, 1, 1)
+    if jnp.ndim(pred) == 4:
+        scale = scale[..., None]
+    return 1.0 - jnp.mean(ssim_jax(pred / scale, target / scale, 1.0, **kwargs))
