@@ -137,7 +137,9 @@ def _train_unet(s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
     masker = mask_func(
         "random", [cf for _, cf in ACCELERATIONS], [a for a, _ in ACCELERATIONS], seed=seed
     )
-    source = SliceDataset(data, "singlecoil", UnetDataTransform("singlecoil", masker, False))
+    source = SliceDataset(
+        data, "singlecoil", UnetDataTransform("singlecoil", masker, False, training_seed=seed)
+    )
     kwargs = {"chans": s["unet_chans"], "num_pool_layers": s["unet_pools"], "variant": "2020"}
     # RMSprop as the reference (PyTorch's alpha=0.99, eps added outside the square root).
     optim = {
@@ -174,7 +176,9 @@ def _train_varnet(s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
     masker = mask_func(
         "random", [cf for _, cf in ACCELERATIONS], [a for a, _ in ACCELERATIONS], seed=seed
     )
-    source = SliceDataset(data, "multicoil", VarNetDataTransform(masker, use_seed=False))
+    source = SliceDataset(
+        data, "multicoil", VarNetDataTransform(masker, use_seed=False, training_seed=seed)
+    )
     kwargs = {
         "num_cascades": s["varnet_cascades"],
         "sens_chans": s["varnet_sens_chans"],

@@ -13,6 +13,7 @@ Parseval holds (``sum |x|^2 == sum |fft2c(x)|^2``) and the DC term sits at index
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -218,6 +219,37 @@ def _check_kspace(kspace: np.ndarray, multicoil: bool, fname: str) -> None:
         )
 
 
+class _TrainingMaskSeeds:
+    """Fresh training masks that do not depend on the order reader threads run in.
+
+    With ``seed=None`` masks come from the mask function's own stream (the reference's
+    behaviour: the draw order, and so the masks, follow thread scheduling). With a seed, the
+    ``n``-th read of slice ``s`` of file ``f`` draws with the seed tuple
+    ``(seed, s, n, *char codes of f)``: a new mask every epoch, the same masks in every run.
+    """
+
+    def __init__(self, seed: int | None) -> None:
+        self.seed = seed
+        self._reads: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, fname: str, slice_num: int) -> tuple[int, ...] | None:
+        if self.seed is None:
+            return None
+        key = (str(fname), int(slice_num))
+        with self._lock:
+            n = self._reads.get(key, 0)
+            self._reads[key] = n + 1
+        return (int(self.seed), key[1], n, *seed_from_name(key[0]))
+
+    def __getstate__(self) -> dict:
+        return {"seed": self.seed, "_reads": dict(self._reads)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.seed, self._reads = state["seed"], state["_reads"]
+        self._lock = threading.Lock()
+
+
 class UnetDataTransform:
     """The reference's U-Net data transform for one slice.
 
@@ -239,11 +271,17 @@ class UnetDataTransform:
     """
 
     def __init__(
-        self, challenge: str, mask_func: MaskFunc | None = None, use_seed: bool = True
+        self,
+        challenge: str,
+        mask_func: MaskFunc | None = None,
+        use_seed: bool = True,
+        *,
+        training_seed: int | None = None,
     ) -> None:
         self.challenge = _check_challenge(challenge)
         self.mask_func = mask_func
         self.use_seed = use_seed
+        self._seeds = _TrainingMaskSeeds(training_seed)
 
     def __call__(
         self,
@@ -258,7 +296,7 @@ class UnetDataTransform:
         _check_kspace(np.asarray(kspace), multicoil, fname)
         kspace = jnp.asarray(kspace)
         if self.mask_func is not None:
-            seed = seed_from_name(fname) if self.use_seed else None
+            seed = seed_from_name(fname) if self.use_seed else self._seeds(fname, slice_num)
             kspace, _, _ = apply_mask(kspace, self.mask_func, seed=seed)
         if target is not None:
             reference = target.shape[-2:]
@@ -296,7 +334,14 @@ class VarNetDataTransform:
     ``(h, w)`` when present, ``max_value`` float32 scalar, ``crop_size`` int32 ``(2,)``.
     """
 
-    def __init__(self, mask_func: MaskFunc | None = None, use_seed: bool = True) -> None:
+    def __init__(
+        self,
+        mask_func: MaskFunc | None = None,
+        use_seed: bool = True,
+        *,
+        training_seed: int | None = None,
+    ) -> None:
+        self._seeds = _TrainingMaskSeeds(training_seed)
         self.mask_func = mask_func
         self.use_seed = use_seed
 
@@ -321,7 +366,7 @@ class VarNetDataTransform:
                 )
         padding = (int(attrs["padding_left"]), int(attrs["padding_right"]))
         if self.mask_func is not None:
-            seed = seed_from_name(fname) if self.use_seed else None
+            seed = seed_from_name(fname) if self.use_seed else self._seeds(fname, slice_num)
             masked, mask_1d, nlf = apply_mask(kspace, self.mask_func, seed=seed, padding=padding)
         else:
             if mask is None:
