@@ -220,6 +220,17 @@ def test_cli_end_to_end_and_errors(tmp_path, capsys):
     assert {r["split"] for r in records} == {"train", "eval"}
     assert all({"step", "split", "loss"} <= set(r) for r in records)
     assert (run_dir / "config.yaml").is_file() and (run_dir / "run_info.json").is_file()
+    # Normalisation statistics of the training data are stored with the run (streaming pass).
+    from sciml.datasets import load_stats
+
+    from sciml.train.registry import build_source
+
+    cfg = load_config("examples/configs/tendency_heat.yaml", args[6::2])
+    x = np.stack([s["x"] for s in build_source(cfg.data.train.kind, dict(cfg.data.train.kwargs))])
+    stats = load_stats(run_dir / "stats" / "x.json")
+    assert stats["count"] == x.shape[0] * x.shape[1]
+    np.testing.assert_allclose(stats["mean"], x.mean(axis=(0, 1)), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(stats["std"], x.std(axis=(0, 1)), rtol=1e-5)
     assert restore_model(run_dir)(np.zeros((1, 64, 1), np.float32)).shape == (1, 64, 1)
     # Without --resume an existing run is not overwritten.
     assert main(args) == 2

@@ -366,6 +366,24 @@ def train(config: TrainConfig, *, callbacks: Sequence[Callback] = ()) -> TrainRe
         eval_source = build_source(
             config.data.eval.kind, dict(config.data.eval.kwargs), key="data.eval"
         )
+    if config.run_dir is not None:
+        _store_stats(train_source, config.run_dir)
     return fit(
         model, task, train_source, config=config, eval_source=eval_source, callbacks=callbacks
     )
+
+
+def _store_stats(source: Any, run_dir: str) -> None:
+    """Per-channel statistics of every floating-point array of the training data, computed once
+    in a streaming pass and kept with the run as ``RUN_DIR/stats/KEY.json`` (``{mean, std,
+    count}``) for normalisation and export; a resumed run keeps the files it has."""
+    from sciml.datasets import compute_stats, save_stats
+
+    folder = os.path.join(run_dir, "stats")
+    if jax.process_index() != 0 or os.path.isdir(folder):
+        return
+    spec = source.element_spec
+    keys = [k for k, (shape, dtype) in spec.items() if np.issubdtype(dtype, np.floating) and shape]
+    os.makedirs(folder, exist_ok=True)
+    for k in keys:
+        save_stats(os.path.join(folder, f"{k}.json"), compute_stats(source, k))
