@@ -15,11 +15,12 @@ import json
 import math
 import os
 import sys
-import tempfile
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
+
+from sciml.atomic import write_text
 
 __all__ = ["compute_stats", "load_stats", "save_stats"]
 
@@ -117,17 +118,7 @@ def save_stats(path: str | os.PathLike, stats: dict) -> None:
     """Write ``stats`` (from :func:`compute_stats`) as JSON, atomically (temp file + rename)."""
     path = os.fspath(path)
     stats = _validate(stats, f"save_stats: '{path}'")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".stats-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(stats, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_text(path, json.dumps(stats, indent=2) + "\n")
 
 
 def load_stats(path: str | os.PathLike) -> dict:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from sciml.atomic import atomic_path
 from sciml.stepper import numpy_eval
 
 FORMAT = "sciml-stepper"
@@ -62,13 +62,6 @@ _ARCH_KEYS = (
 
 class ArtifactError(ValueError):
     """The file is not a valid sciml stepper artifact (the message names the file and the field)."""
-
-
-def _atomic_h5(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return tmp
 
 
 def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -106,26 +99,19 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
     meta = dict(stepper.metadata())
     meta["architecture"] = arch
     meta["sciml_version"] = __version__
-    tmp = _atomic_h5(path)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["metadata"] = json.dumps(meta, sort_keys=True)
-            norm = f.create_group("normalization")
-            for k in _NORM_KEYS:
-                norm.create_dataset(k, data=np.asarray(getattr(stepper, k)[...], np.float32))
-            tg = f.create_group("tendency")
-            for i, c in enumerate(g.convs):
-                grp = tg.create_group(f"conv_{i}")
-                grp.create_dataset("kernel", data=np.asarray(c.conv.kernel[...], np.float32))
-                if c.conv.bias is not None:
-                    grp.create_dataset("bias", data=np.asarray(c.conv.bias[...], np.float32))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["metadata"] = json.dumps(meta, sort_keys=True)
+        norm = f.create_group("normalization")
+        for k in _NORM_KEYS:
+            norm.create_dataset(k, data=np.asarray(getattr(stepper, k)[...], np.float32))
+        tg = f.create_group("tendency")
+        for i, c in enumerate(g.convs):
+            grp = tg.create_group(f"conv_{i}")
+            grp.create_dataset("kernel", data=np.asarray(c.conv.kernel[...], np.float32))
+            if c.conv.bias is not None:
+                grp.create_dataset("bias", data=np.asarray(c.conv.bias[...], np.float32))
     return path
 
 

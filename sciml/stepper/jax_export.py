@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+from sciml.atomic import write_bytes, write_text
 
 
 def export_jax(
@@ -74,12 +62,12 @@ def export_jax(
     (b,) = jax.export.symbolic_shape("b")
     spec = jax.ShapeDtypeStruct((b, *grid_shape, stepper.channels), jnp.float32)
     exported = jax.export.export(jax.jit(step), platforms=platforms)(spec)
-    _atomic_write(path, bytes(exported.serialize()))
+    write_bytes(path, bytes(exported.serialize()))
     meta = dict(stepper.metadata())
     meta["grid_shape"] = list(grid_shape)
     meta["format"] = "sciml-stepper-jax-export"
     meta["input"] = {"shape": ["b", *grid_shape, stepper.channels], "dtype": "float32"}
-    _atomic_write(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
+    write_text(meta_path, json.dumps(meta, indent=2, sort_keys=True))
     return path
 
 

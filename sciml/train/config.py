@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from sciml.atomic import write_text
+
 _FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -364,8 +366,4 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -
 
 def dump_config(config: TrainConfig, path: str | os.PathLike) -> None:
     """Write the resolved config as YAML (atomic: temporary file + ``os.replace``)."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(config.to_dict(), fh, sort_keys=False)
-    os.replace(tmp, path)
+    write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
