@@ -26,6 +26,7 @@ import numpy as np
 from flax import nnx
 from tqdm import tqdm
 
+from sciml.atomic import write_text
 from sciml.mri.io import SliceDataset, inspect_volume, list_volumes
 from sciml.mri.masks import MaskFunc, mask_func
 from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform, center_crop
@@ -38,9 +39,7 @@ DEFAULT_MASK = {"kind": "random", "center_fractions": [0.08], "accelerations": [
 def write_meta(run_dir: str | os.PathLike, *, kind: str, challenge: str, mask: dict) -> None:
     """Record what :func:`reconstruct_directory` needs about a run (``RUN_DIR/mri.json``)."""
     path = Path(run_dir) / MRI_META
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"kind": kind, "challenge": challenge, "mask": mask}, indent=2))
-    os.replace(tmp, path)
+    write_text(path, json.dumps({"kind": kind, "challenge": challenge, "mask": mask}, indent=2))
 
 
 def read_meta(run_dir: str | os.PathLike) -> dict[str, Any]:

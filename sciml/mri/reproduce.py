@@ -32,6 +32,7 @@ import h5py
 import numpy as np
 from flax import nnx
 
+from sciml.atomic import atomic_path, write_text
 from sciml.mri.evaluate import evaluate_volume
 from sciml.mri.io import SliceDataset, list_volumes
 from sciml.mri.masks import mask_func, seed_from_name
@@ -259,10 +260,9 @@ def _figure(panels: dict, path: Path, model_name: str) -> None:
             ax.set_title(f"{t} ({acc}x)" if col else f"{t}, {acc}x")
             ax.axis("off")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _markdown(rows: list[tuple[str, str, str, dict]]) -> str:
@@ -279,9 +279,7 @@ def _markdown(rows: list[tuple[str, str, str, dict]]) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def reproduce_fastmri(

@@ -16,6 +16,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from sciml.atomic import write_text
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -64,11 +66,7 @@ class RunLogger:
         if self.run_dir is not None:
             path = os.path.join(self.run_dir, METRICS_FILE)
             kept = [r for r in read_metrics(self.run_dir) if int(r.get("step", 0)) <= start_step]
-            tmp = f"{path}.tmp-{os.getpid()}"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for record in kept:
-                    fh.write(json.dumps(record) + "\n")
-            os.replace(tmp, path)
+            write_text(path, "".join(json.dumps(record) + "\n" for record in kept))
             self.history.extend(kept)
             self._fh = open(path, "a", encoding="utf-8")
             from tensorboardX import SummaryWriter
@@ -105,11 +103,7 @@ class RunLogger:
         """Atomically write ``RUN_DIR/name`` (process 0 only)."""
         if self.run_dir is None:
             return
-        path = os.path.join(self.run_dir, name)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
+        write_text(os.path.join(self.run_dir, name), json.dumps(data, indent=2))
 
     def close(self) -> None:
         self.bar.close()
