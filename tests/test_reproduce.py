@@ -75,3 +75,24 @@ def test_reproduce_refuses_to_delete_unrelated_directories(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "refusing to delete it" in err and len(err.splitlines()) == 1
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
+    """The 2-D pipeline (fine NS data, coarse-graining, training, evaluation, figure) at toy size."""
+    from sciml.stepper.reproduce_kolmogorov import QUICK as KQUICK
+    from sciml.stepper.reproduce_kolmogorov import reproduce_kolmogorov
+
+    toy = replace(
+        KQUICK, fine_shape=(32, 32), fine_dt=0.02, coarse_shape=(16, 16), spinup=0.4, n_train=2,
+        n_val=2, n_test=2, train_frames=6, test_frames=4, horizon=0.2, width=4, kernel_size=3,
+        depth=2, unroll=2, steps=4, batch_size=2, classical_shapes=(), classical_dt=(0.1,),
+        timing_repeats=1, integrator_swaps=False,
+    )  # fmt: skip
+    out = tmp_path / "kolmogorov"
+    summary = reproduce_kolmogorov(out, seed=2, setup=toy)
+    on_disk = json.loads((out / "summary.json").read_text())
+    for key in ("nrmse_learned", "nrmse_classical_same_grid", "correlation_time_learned"):
+        assert key in on_disk and on_disk[key] is not None
+    assert on_disk["nrmse_learned"] == pytest.approx(summary["nrmse_learned"])
+    assert np.isfinite(on_disk["nrmse_learned"]) and on_disk["nrmse_learned"] >= 0
+    assert any(p.suffix == ".png" for p in out.iterdir())
