@@ -16,6 +16,7 @@ import math
 
 import jax
 import numpy as np
+from sciml.solvers.ghost import fill_ghost_axis
 from sciml.solvers.grid import BOUNDARY_KINDS, Grid
 from sciml.solvers.integrators import INTEGRATORS
 from sciml.solvers.stability import max_stable_dt, raise_if_unstable
@@ -138,6 +139,20 @@ class FDStep:
                 f"state: {self.equation} expects shape (batch, *{self.grid.shape}, "
                 f"{len(self.channels)}) with channels {self.channels}, found {tuple(state.shape)}"
             )
+
+    def laplacian(self, u: jax.Array) -> jax.Array:
+        """Discrete Laplacian of ``u`` ``(..., *grid.shape, C)``: the sum over axes of the
+        subclass's second-derivative ``stencil``, with ghost cells of order ``_ghost_order``
+        from the grid's boundary (heat and wave equations share it)."""
+        g = self.grid
+        out = 0.0
+        for axis, dx in zip(self.spatial_axes(u), g.dx):
+            padded = fill_ghost_axis(
+                u, axis, self.halo, g.boundary, dx=dx, value=g.boundary_value,
+                order=self._ghost_order,
+            )  # fmt: skip
+            out = out + self.stencil.apply(padded, axis, self.halo, dx)
+        return out
 
     def spatial_axes(self, state: jax.Array) -> list[int]:
         nd = self.grid.ndim

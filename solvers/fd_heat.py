@@ -21,7 +21,6 @@ import jax
 import numpy as np
 from sciml.solvers.fd_base import FDStep, positive
 from sciml.solvers.fd_stencils import SECOND_DERIVATIVE
-from sciml.solvers.ghost import fill_ghost_axis
 from sciml.solvers.grid import Grid
 from sciml.solvers.stability import theta_grid
 
@@ -75,25 +74,8 @@ class FDHeat(FDStep):
                 f"found {tuple(state.shape)}"
             )
 
-    def laplacian(self, u: jax.Array) -> jax.Array:
-        """Discrete Laplacian of ``u`` ``(..., *grid.shape, C)`` with the grid's boundary."""
-        self.check_state(u)
-        g = self.grid
-        out = 0.0
-        for axis, dx in zip(self.spatial_axes(u), g.dx):
-            padded = fill_ghost_axis(
-                u,
-                axis,
-                self.halo,
-                g.boundary,
-                dx=dx,
-                value=g.boundary_value,
-                order=self._ghost_order,
-            )
-            out = out + self.stencil.apply(padded, axis, self.halo, dx)
-        return out
-
     def tendency(self, state: jax.Array) -> jax.Array:
+        self.check_state(state)
         return self.nu * self.laplacian(state)
 
     def eigenvalues(self, state: jax.Array | None = None) -> np.ndarray:

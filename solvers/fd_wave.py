@@ -83,23 +83,6 @@ class FDWave(FDStep):
         if check:
             self.check_dt()
 
-    def laplacian(self, u: jax.Array) -> jax.Array:
-        """Discrete Laplacian of the displacement ``u`` ``(..., *grid.shape, 1)``."""
-        g = self.grid
-        out = 0.0
-        for axis, dx in zip(self.spatial_axes(u), g.dx):
-            padded = fill_ghost_axis(
-                u,
-                axis,
-                self.halo,
-                g.boundary,
-                dx=dx,
-                value=g.boundary_value,
-                order=self._ghost_order,
-            )
-            out = out + self.stencil.apply(padded, axis, self.halo, dx)
-        return out
-
     def tendency(self, state: jax.Array) -> jax.Array:
         self.check_state(state)
         u, v = state[..., :1], state[..., 1:]
