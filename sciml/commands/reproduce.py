@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 
-EXPERIMENTS = ("learned-stepper", "kolmogorov", "fastmri")
+from sciml.experiments.registry import EXPERIMENTS, get
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("experiment", choices=EXPERIMENTS, help="which reproduction to run")
+    parser.add_argument("experiment", choices=sorted(EXPERIMENTS), help="which reproduction to run")
     parser.add_argument(
         "--quick", action="store_true", help="the small, fast variant (minutes on a laptop CPU)"
     )
@@ -40,18 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = args.out or f"runs/{args.experiment}{'-quick' if args.quick else ''}"
-    if args.experiment == "learned-stepper":
-        from sciml.stepper.reproduce_ks import reproduce_learned_stepper
-
-        reproduce_learned_stepper(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite)
-    elif args.experiment == "kolmogorov":
-        from sciml.stepper.reproduce_kolmogorov import reproduce_kolmogorov
-
-        reproduce_kolmogorov(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite)
-    else:
-        from sciml.mri.reproduce import reproduce_fastmri
-
-        reproduce_fastmri(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite)
+    get(args.experiment)(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite)
     _print_results(out)
     return 0
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sciml.stepper.report import stage
+from sciml.experiments.runner import stage
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from sciml.experiments.runner import prepare_out_dir, save_figure, stage, write_json
 from sciml.stepper.experiment import ExperimentSetup, run_experiment
-from sciml.stepper.report import prepare_out_dir, save_figure, stage, write_json
 
 TWO_PI = 2 * np.pi
 QUICK = ExperimentSetup(

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from sciml.experiments.runner import prepare_out_dir, save_figure, stage, write_json
 from sciml.stepper.experiment import ExperimentSetup, run_experiment
-from sciml.stepper.report import prepare_out_dir, save_figure, stage, write_json
 
 QUICK = ExperimentSetup(
     equation="ks1d",
