@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "linear_stencil": "sciml.stepper.diagnostics",
     "amplification": "sciml.stepper.diagnostics",
     "max_stable_dt": "sciml.stepper.diagnostics",
+    "stepper_eigenvalues": "sciml.stepper.diagnostics",
     "conserved_drift": "sciml.stepper.diagnostics",
     # --- model/training/evaluation (E1) ---
     "LearnedStepper": "sciml.stepper.model",
