@@ -150,7 +150,7 @@ class LearnedStepper(nnx.Module):
             )
 
     def _ghost(self, z: jax.Array) -> jax.Array:
-        from sciml.solvers.ghost import fill_ghost
+        from sciml.ghost_cells import fill_ghost
 
         return fill_ghost(
             z, self.tendency.halo, self.boundary, dx=self.dx, value=self.boundary_value
