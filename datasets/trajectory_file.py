@@ -19,7 +19,6 @@ when complete (temporary name in the same directory + ``os.replace``).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 
 import h5netcdf
@@ -27,6 +26,8 @@ import numpy as np
 import xarray as xr
 from sciml.datasets.lazy_h5 import check_hdf5_file, netcdf_attr
 from sciml.solvers.grid import Grid
+
+from sciml.atomic import PendingFile
 
 __all__ = [
     "FORMAT_NAME",
@@ -113,10 +114,8 @@ class TrajectoryWriter:
         self.n_frames = int(times.size)
         self.dtype = np.dtype(dtype)
         units = dict(units or {})
-        self._tmp = os.path.join(
-            directory, f".{os.path.basename(self.path)}.{uuid.uuid4().hex}.tmp"
-        )
-        self._file = h5netcdf.File(self._tmp, "w")
+        self._pending = PendingFile(self.path, suffix=".nc")
+        self._file = h5netcdf.File(self._pending.tmp, "w")
         self._closed = False
         try:
             self._define(times, units, dict(attrs or {}), int(compression_level))
@@ -209,7 +208,7 @@ class TrajectoryWriter:
             return self.path
         self._file.close()
         self._closed = True
-        os.replace(self._tmp, self.path)
+        self._pending.commit()
         return self.path
 
     def abort(self) -> None:
@@ -220,8 +219,7 @@ class TrajectoryWriter:
             except Exception:  # the file may be in a bad state; removing it is what matters
                 pass
             self._closed = True
-        if os.path.exists(self._tmp):
-            os.remove(self._tmp)
+        self._pending.discard()
 
     def __enter__(self) -> TrajectoryWriter:
         return self

@@ -14,22 +14,46 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+class PendingFile:
+    """A temporary file next to ``path`` that becomes ``path`` on :meth:`commit`.
+
+    For writers that keep a file open across calls (streaming trajectory writers); one-shot
+    writes use :func:`atomic_path`. :meth:`discard` removes the temporary file (nothing appears
+    at ``path``). ``suffix`` lets libraries that look at file extensions see the right one.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, suffix: str = ".tmp"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=suffix, dir=self.path.parent
+        )
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> Path:
+        """Move the temporary file to ``path`` (atomic within one file system)."""
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Remove the temporary file if it is still there."""
+        if os.path.exists(self.tmp):
+            os.remove(self.tmp)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``, on error it is removed.
 
     ``suffix`` lets libraries that look at file extensions (matplotlib) see the right one.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
+    pending = PendingFile(path, suffix=suffix)
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
+        yield pending.tmp
+        pending.commit()
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        pending.discard()
         raise
 
 

@@ -11,6 +11,7 @@ from sciml.solvers.advection import Advection as Advection
 from sciml.solvers.burgers import Burgers as Burgers
 from sciml.solvers.coarsen import coarse_grid as coarse_grid
 from sciml.solvers.coarsen import coarsen as coarsen
+from sciml.solvers.coarsen import coarsen_array as coarsen_array
 from sciml.solvers.gray_scott import GrayScott as GrayScott
 from sciml.solvers.grid import Grid as Grid
 from sciml.solvers.heat import Heat as Heat
@@ -54,6 +55,7 @@ __all__ = [
     "burgers_cole_hopf",
     "coarse_grid",
     "coarsen",
+    "coarsen_array",
     "etdrk4_coefficients",
     "gaussian_random_field",
     "get_equation",

@@ -130,3 +130,13 @@ def _block(x: jax.Array, fine: tuple[int, ...], shape: tuple[int, ...]) -> jax.A
         index[axis] = slice(None, None, r)
         x = total[tuple(index)].astype(x.dtype)
     return x
+
+
+def coarsen_array(
+    data: np.ndarray, shape: tuple[int, ...] | int, *, ndim: int, method: str = "spectral"
+) -> np.ndarray:
+    """:func:`coarsen` for NumPy data: float32 NumPy in, float32 NumPy out (data pipelines)."""
+    shape = tuple(int(n) for n in np.atleast_1d(shape))
+    if len(shape) != ndim:
+        raise ValueError(f"coarse shape: expected {ndim} entries, found {shape}")
+    return np.asarray(coarsen(np.asarray(data), shape, ndim=ndim, method=method), np.float32)

@@ -178,8 +178,10 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
     from sciml.metrics.field import correlation_time_definition, correlation_time_kochkov2021
     from sciml.metrics.spectra import energy_spectrum
     from sciml.solvers import Grid
+    from sciml.solvers.coarsen import coarsen_array as coarse_grain
     from sciml.stepper.cost import measure, speedup_at_equal_accuracy
-    from sciml.stepper.data import coarse_grain, data_hash, make_windows, normalisation_stats
+    from sciml.stepper.data import data_hash, make_windows
+    from sciml.stepper.normalisation import Normalisation
     from sciml.stepper.tasks import RolloutTask
     from sciml.train import fit, restore_model
     from sciml.train.registry import build_model
@@ -248,8 +250,12 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
             "activation": setup.activation,
         },
         "grid_shape": list(cs),
-        "data_hash": data_hash(train),
-        **normalisation_stats(train, setup.frame_dt),
+        # the statistics live with the run, in the loop's format (RUN_DIR/stats/*.json)
+        "stats_dir": str(
+            Normalisation.from_trajectories(train, setup.frame_dt, data_hash=data_hash(train)).save(
+                out / "stats", count=int(train.size // len(variables))
+            )
+        ),
     }
     config = _config(setup, out, model_kwargs, variables, seed)
     model = build_model(config.model.name, dict(config.model.kwargs), seed=seed)
@@ -291,18 +297,16 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
         if setup.integrator_swaps
         else ()
     ):
-        model.with_integrator(integ, dt)
         p, _ = measure(
             f"learned {_label(cs)} dt={dt} {integ}",
             "learned",
-            model,
+            model.with_integrator(integ, dt),
             z0,
             ref,
             dt=dt,
             **{**common, "repeats": 1},
         )
         swaps.append(p.to_json())
-    model.with_integrator(setup.integrator, setup.frame_dt)
 
     classical, results = [], {}
     shapes = list(dict.fromkeys([cs, *map(tuple, setup.classical_shapes), setup.fine_shape]))

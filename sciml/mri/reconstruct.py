@@ -26,7 +26,7 @@ import numpy as np
 from flax import nnx
 from tqdm import tqdm
 
-from sciml.atomic import write_text
+from sciml.atomic import atomic_path, write_text
 from sciml.mri.io import SliceDataset, inspect_volume, list_volumes
 from sciml.mri.masks import MaskFunc, mask_func
 from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform, center_crop
@@ -132,14 +132,8 @@ def reconstruct_varnet_volume(
 def write_reconstruction(path: str | os.PathLike, reconstruction: np.ndarray) -> Path:
     """Write ``reconstruction`` ``(slices, h, w)`` to ``path`` atomically (temp file + rename)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("reconstruction", data=np.asarray(reconstruction, np.float32))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("reconstruction", data=np.asarray(reconstruction, np.float32))
     return path
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
+from sciml.atomic import atomic_path
 from sciml.mri.io import ISMRMRD_NAMESPACE
 from sciml.mri.masks import mask_func, seed_from_name
 
@@ -295,18 +296,12 @@ def synthesize_volume(
 
 
 def _write_atomic(path: Path, datasets: dict[str, np.ndarray], attrs: dict, header: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            for key, value in datasets.items():
-                f.create_dataset(key, data=value)
-            f.create_dataset("ismrmrd_header", data=np.bytes_(header))
-            for key, value in attrs.items():
-                f.attrs[key] = value
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        for key, value in datasets.items():
+            f.create_dataset(key, data=value)
+        f.create_dataset("ismrmrd_header", data=np.bytes_(header))
+        for key, value in attrs.items():
+            f.attrs[key] = value
 
 
 def synthesize_dataset(
