@@ -20,6 +20,8 @@ from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
 from sciml.datasets.read_well import is_well_file, read_well
 from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
 
+from sciml.choices import check_choice
+
 __all__ = ["LAYOUTS", "detect_layout", "open_trajectories"]
 
 LAYOUTS = {
@@ -81,8 +83,8 @@ def open_trajectories(
     """
     if layout is None:
         layout = detect_layout(path)
-    elif layout not in LAYOUTS:
-        raise ValueError(f"layout: expected one of {sorted(LAYOUTS)}, found {layout!r}")
+    else:
+        check_choice(layout, sorted(LAYOUTS), name="layout")
     if layout == "sciml":
         return read_trajectories(path, engine=engine)
     if layout == "pdebench":

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from sciml.choices import check_choice
+
 State = Any  # an array (NumPy or JAX) or, with ``tree_map``, a pytree of arrays
 
 
@@ -93,12 +95,7 @@ def get_tableau(integrator: str | ButcherTableau) -> ButcherTableau:
     """The tableau named ``integrator``; the error lists the valid names."""
     if isinstance(integrator, ButcherTableau):
         return integrator
-    if integrator not in TABLEAUX:
-        raise ValueError(
-            f"integrator: expected one of {list(TABLEAUX)}, found {integrator!r}; "
-            "e.g. integrator='rk4'"
-        )
-    return TABLEAUX[integrator]
+    return TABLEAUX[check_choice(integrator, TABLEAUX, name="integrator")]
 
 
 def _combine(z: State, terms: list[tuple[float, State]], tree_map: Callable | None) -> State:

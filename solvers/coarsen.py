@@ -25,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from sciml.solvers.grid import Grid
 
+from sciml.choices import check_choice
+
 METHODS = ("spectral", "block")
 
 
@@ -60,8 +62,7 @@ def coarsen(
         ndim = len(shape)
     if len(shape) == 1 and ndim > 1:
         shape = shape * ndim
-    if method not in METHODS:
-        raise ValueError(f"coarsen: method expected one of {list(METHODS)}, found {method!r}")
+    check_choice(method, METHODS, name="coarsen: method")
     if len(shape) != ndim or ndim not in (1, 2, 3):
         raise ValueError(f"coarsen: shape {shape} must have ndim={ndim} entries (1-3 spatial axes)")
     if x.ndim < ndim + 1:

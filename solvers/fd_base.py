@@ -21,6 +21,8 @@ from sciml.solvers.grid import BOUNDARY_KINDS, Grid
 from sciml.solvers.integrators import INTEGRATORS
 from sciml.solvers.stability import max_stable_dt, raise_if_unstable
 
+from sciml.choices import check_choice
+
 
 def positive(name: str, value: float, fix: str, *, allow_zero: bool = False) -> float:
     """Validate a physical parameter; the error names it, the bound, the value and a fix."""
@@ -75,11 +77,7 @@ class FDStep:
                 f"grid: {self.equation} supports {list(self.ndims)} spatial axes, found "
                 f"{grid.ndim} (shape {grid.shape})"
             )
-        if integrator not in INTEGRATORS:
-            raise ValueError(
-                f"integrator: expected one of {list(INTEGRATORS)}, found {integrator!r}; "
-                "e.g. integrator='rk4'"
-            )
+        check_choice(integrator, INTEGRATORS, name="integrator")
         if scheme not in schemes:
             raise ValueError(
                 f"scheme: {self.equation} expects one of {list(schemes)}, found {scheme!r}"

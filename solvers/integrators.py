@@ -25,6 +25,7 @@ from typing import Any
 
 import jax
 
+from sciml.choices import check_choice
 from sciml.runge_kutta import ORDER as ORDER
 from sciml.runge_kutta import STAGES as STAGES
 from sciml.runge_kutta import TABLEAUX, rk_step
@@ -68,9 +69,4 @@ INTEGRATORS: dict[str, Callable[[Tendency, State, float], State]] = {
 
 def get_integrator(name: str) -> Callable[[Tendency, State, float], State]:
     """Look an integrator up by name; the error lists the valid names."""
-    if name not in INTEGRATORS:
-        raise ValueError(
-            f"integrator: expected one of {list(INTEGRATORS)}, found {name!r}; "
-            "e.g. integrator='rk4'"
-        )
-    return INTEGRATORS[name]
+    return INTEGRATORS[check_choice(name, INTEGRATORS, name="integrator")]

@@ -32,6 +32,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from sciml.choices import check_choice
+
 MASK_KINDS = ("random", "equispaced", "equispaced_fraction", "magic", "magic_fraction")
 
 Seed = int | tuple[int, ...] | None
@@ -338,8 +340,7 @@ def mask_func(
     Example: ``f = mask_func("random", [0.08], [4]); mask, nlf = f((1, 640, 368, 2),
     seed=seed_from_name("file1000001.h5"))`` gives the reference's validation mask of that file.
     """
-    if kind not in _KINDS:
-        raise ValueError(f"mask kind: expected one of {', '.join(MASK_KINDS)}, found {kind!r}")
+    check_choice(kind, MASK_KINDS, name="mask kind")
     return _KINDS[kind](center_fractions, accelerations, allow_any_combination, seed)
 
 

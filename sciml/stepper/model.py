@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from sciml.choices import check_choice
 from sciml.runge_kutta import TABLEAUX, rk_step
 from sciml.stepper.normalisation import FIELDS, Normalisation, resolve
 
@@ -116,9 +117,7 @@ class LearnedStepper(nnx.Module):
 
     @staticmethod
     def _check_integrator(name: str) -> str:
-        if name not in TABLEAUX:
-            raise ValueError(f"integrator: expected one of {sorted(TABLEAUX)}, found {name!r}")
-        return name
+        return check_choice(name, TABLEAUX, name="integrator")
 
     @property
     def ndim(self) -> int:
@@ -230,7 +229,7 @@ def build_tendency_network(
         kwargs.setdefault("norm", "none")
         net = UNet(channels, channels, ndim=ndim, boundary=boundary, rngs=rngs, **kwargs)
     else:
-        raise ValueError(f"network: expected one of {list(NETWORKS)}, found {network!r}")
+        check_choice(network, NETWORKS, name="network")
     if boundary == "ghost":
         raise ValueError(
             f"network: {network!r} has no ghost-cell mode; use network='tendency' with "
