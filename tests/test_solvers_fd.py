@@ -15,7 +15,7 @@ from sciml.solvers import (
     get_equation,
     rollout,
 )
-from sciml.solvers.fd_burgers import limited_slope
+from sciml.solvers.fd.burgers import limited_slope
 
 
 def _final(step, u0, n_steps):
