@@ -33,17 +33,17 @@ from flax import nnx
 from sciml.atomic import write_text
 from sciml.experiments.runner import finish_out_dir, prepare_out_dir, save_figure, stage, write_json
 from sciml.mri.evaluate import evaluate_volume
-from sciml.mri.io import SliceDataset, list_volumes
-from sciml.mri.masks import mask_func, seed_from_name
+from sciml.mri.io import list_volumes
+from sciml.mri.masks import FASTMRI_MASK_PAIRS, fastmri_mask_spec, mask_func, seed_from_name
 from sciml.mri.reconstruct import (
     reconstruct_unet_volume,
     reconstruct_varnet_volume,
-    write_meta,
 )
 from sciml.mri.synthesize import synthesize_dataset
-from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform, apply_mask, zero_filled
+from sciml.mri.transforms import apply_mask, zero_filled
 
-ACCELERATIONS = ((4, 0.08), (8, 0.04))
+# (acceleration, centre fraction) of the evaluation: the fastMRI knee pairs (one place: masks.py)
+ACCELERATIONS = tuple((a, cf) for cf, a in FASTMRI_MASK_PAIRS)
 METRICS = ("NMSE", "PSNR", "SSIM")
 
 QUICK = {
@@ -101,111 +101,65 @@ def _margins(method: dict, baseline: dict) -> dict[str, float]:
     }
 
 
-def _train_config(
-    run_dir: Path,
-    *,
-    model: str,
-    model_kwargs: dict,
-    task: str,
-    optim: dict,
-    steps: int,
-    batch_size: int,
-    seed: int,
-):
-    from sciml.train import MeshConfig, ModelConfig, OptimConfig, TaskConfig, TrainConfig
+def _train(model: str, s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
+    """Train the ``"unet"`` (single-coil) or ``"varnet"`` (multi-coil) baseline through the loop.
 
-    return TrainConfig(
-        model=ModelConfig(name=model, kwargs=model_kwargs),
-        task=TaskConfig(name=task),
-        optim=OptimConfig(**optim),
-        mesh=MeshConfig(data=1, space=1),
-        steps=steps,
-        batch_size=batch_size,
-        log_every=max(steps // 20, 1),
-        checkpoint_every=0,
-        keep_checkpoints=1,
-        seed=seed,
-        run_dir=str(run_dir),
-    )
+    The run's ``config.yaml`` records everything: model, task, optimiser and the data pipeline
+    (data kind ``fastmri``: challenge, mask kind, centre fractions and accelerations), and the
+    model and data are built from it, as ``sciml.train.restore_model`` and ``sciml mri
+    reconstruct`` rebuild them.
+    """
+    from sciml.mri.tasks import UNET_MODEL, VARNET_MODEL
+    from sciml.train import TrainConfig, fit
+    from sciml.train.registry import build_model, build_source, build_task
 
-
-def _train_unet(s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
-    from sciml.mri.models import fastmri_unet
-    from sciml.mri.tasks import UNET_MODEL, UnetTask
-    from sciml.train import fit
-
-    masker = mask_func(
-        "random", [cf for _, cf in ACCELERATIONS], [a for a, _ in ACCELERATIONS], seed=seed
-    )
-    source = SliceDataset(
-        data, "singlecoil", UnetDataTransform("singlecoil", masker, False, training_seed=seed)
-    )
-    kwargs = {"chans": s["unet_chans"], "num_pool_layers": s["unet_pools"], "variant": "2020"}
-    # RMSprop as the reference (PyTorch's alpha=0.99, eps added outside the square root).
-    optim = {
-        "name": "rmsprop",
-        "learning_rate": s["unet_lr"],
-        "kwargs": {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False},
+    if model == "unet":
+        name, task, challenge = UNET_MODEL, "sciml.mri.tasks:UnetTask", "singlecoil"
+        kwargs = {"chans": s["unet_chans"], "num_pool_layers": s["unet_pools"], "variant": "2020"}
+        # RMSprop as the reference (PyTorch's alpha=0.99, eps added outside the square root).
+        optim = {
+            "name": "rmsprop",
+            "learning_rate": s["unet_lr"],
+            "kwargs": {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False},
+        }
+        steps, batch_size = s["unet_steps"], s["batch_size"]
+    else:
+        name, task, challenge = VARNET_MODEL, "sciml.mri.tasks:VarNetTask", "multicoil"
+        kwargs = {
+            "num_cascades": s["varnet_cascades"],
+            "sens_chans": s["varnet_sens_chans"],
+            "sens_pools": s["varnet_sens_pools"],
+            "chans": s["varnet_chans"],
+            "pools": s["varnet_pools"],
+        }
+        optim = {"name": "adam", "learning_rate": s["varnet_lr"]}
+        steps, batch_size = s["varnet_steps"], s["varnet_batch_size"]
+    pipeline = {
+        "root": str(data),
+        "challenge": challenge,
+        "model": model,
+        "mask": fastmri_mask_spec("random"),
+        "seed": seed,
     }
-    config = _train_config(
-        run_dir,
-        model=UNET_MODEL,
-        model_kwargs=kwargs,
-        task="sciml.mri.tasks:UnetTask",
-        optim=optim,
-        steps=s["unet_steps"],
-        batch_size=s["batch_size"],
-        seed=seed,
+    config = TrainConfig.from_dict(
+        {
+            "model": {"name": name, "kwargs": kwargs},
+            "task": {"name": task},
+            "data": {"train": {"kind": "fastmri", "kwargs": pipeline}},
+            "optim": optim,
+            "mesh": {"data": 1, "space": 1},
+            "steps": steps,
+            "batch_size": batch_size,
+            "log_every": max(steps // 20, 1),
+            "checkpoint_every": 0,
+            "keep_checkpoints": 1,
+            "seed": seed,
+            "run_dir": str(run_dir),
+        }
     )
-    model = fastmri_unet(1, 1, **kwargs, rngs=nnx.Rngs(seed))
-    result = fit(model, UnetTask(), source, config=config)
-    write_meta(
-        run_dir,
-        kind="unet",
-        challenge="singlecoil",
-        mask={"kind": "random", "center_fractions": [0.08], "accelerations": [4]},
-    )
-    return result.model
-
-
-def _train_varnet(s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
-    from sciml.mri.models import VarNet
-    from sciml.mri.tasks import VARNET_MODEL, VarNetTask
-    from sciml.train import fit
-
-    masker = mask_func(
-        "random", [cf for _, cf in ACCELERATIONS], [a for a, _ in ACCELERATIONS], seed=seed
-    )
-    source = SliceDataset(
-        data, "multicoil", VarNetDataTransform(masker, use_seed=False, training_seed=seed)
-    )
-    kwargs = {
-        "num_cascades": s["varnet_cascades"],
-        "sens_chans": s["varnet_sens_chans"],
-        "sens_pools": s["varnet_sens_pools"],
-        "chans": s["varnet_chans"],
-        "pools": s["varnet_pools"],
-    }
-    optim = {"name": "adam", "learning_rate": s["varnet_lr"]}
-    config = _train_config(
-        run_dir,
-        model=VARNET_MODEL,
-        model_kwargs=kwargs,
-        task="sciml.mri.tasks:VarNetTask",
-        optim=optim,
-        steps=s["varnet_steps"],
-        batch_size=s["varnet_batch_size"],
-        seed=seed,
-    )
-    model = VarNet(**kwargs, rngs=nnx.Rngs(seed))
-    result = fit(model, VarNetTask(), source, config=config)
-    write_meta(
-        run_dir,
-        kind="varnet",
-        challenge="multicoil",
-        mask={"kind": "random", "center_fractions": [0.08], "accelerations": [4]},
-    )
-    return result.model
+    net = build_model(config.model.name, dict(config.model.kwargs), seed=seed)
+    source = build_source(config.data.train.kind, dict(config.data.train.kwargs))
+    return fit(net, build_task(config.task.name, {}), source, config=config).model
 
 
 def _evaluate(val: Path, recon_fn, *, multicoil: bool) -> tuple[dict, dict, dict]:
@@ -311,7 +265,7 @@ def _unet_phase(s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dic
     timings["synthesize_s"] = time.perf_counter() - t0
     stage(f"training the fastMRI U-Net ({s['unet_steps']} steps)")
     t0 = time.perf_counter()
-    unet = _train_unet(s, train, out / "runs" / "unet", seed)
+    unet = _train("unet", s, train, out / "runs" / "unet", seed)
     timings["train_unet_s"] = time.perf_counter() - t0
     unet.eval()
     forward = nnx.jit(lambda m, x: m(x))
@@ -342,7 +296,7 @@ def _varnet_phase(s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, d
     train, val = _synthesize(s, out / "data", seed=seed, coils=s["coils"])
     stage(f"training the VarNet ({s['varnet_steps']} steps)")
     t0 = time.perf_counter()
-    varnet = _train_varnet(s, train, out / "runs" / "varnet", seed)
+    varnet = _train("varnet", s, train, out / "runs" / "varnet", seed)
     timings["train_varnet_s"] = time.perf_counter() - t0
     varnet.eval()
     vforward = nnx.jit(lambda m, k, mask, n: m(k, mask, n))

@@ -40,7 +40,12 @@ from tqdm import tqdm
 
 from sciml.atomic import atomic_path
 from sciml.mri.io import ISMRMRD_NAMESPACE
-from sciml.mri.masks import mask_func, seed_from_name
+from sciml.mri.masks import (
+    FASTMRI_ACCELERATIONS,
+    FASTMRI_CENTER_FRACTIONS,
+    mask_func,
+    seed_from_name,
+)
 
 ACQUISITIONS = {
     "knee": ("CORPD_FBK", "CORPDFS_FBK"),
@@ -316,8 +321,8 @@ def synthesize_dataset(
     anatomy: str = "knee",
     split: str = "train",
     mask: str | None = None,
-    acceleration: float = 4,
-    center_fraction: float = 0.08,
+    acceleration: float = FASTMRI_ACCELERATIONS[0],
+    center_fraction: float = FASTMRI_CENTER_FRACTIONS[0],
     padding: int = 0,
     noise: float = 0.0,
     scale: float = 1e-4,
