@@ -258,62 +258,53 @@ def _synthesize(s: dict, data: Path, *, seed: int, coils: int = 1) -> tuple[Path
     return train, val
 
 
-def _unet_phase(s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dict, list]:
-    """Train the U-Net on single-coil data, evaluate it and zero-filled on validation."""
-    t0 = time.perf_counter()
-    train, val = _synthesize(s, out / "data", seed=seed)
-    timings["synthesize_s"] = time.perf_counter() - t0
-    stage(f"training the fastMRI U-Net ({s['unet_steps']} steps)")
-    t0 = time.perf_counter()
-    unet = _train("unet", s, train, out / "runs" / "unet", seed)
-    timings["train_unet_s"] = time.perf_counter() - t0
-    unet.eval()
-    forward = nnx.jit(lambda m, x: m(x))
+_BASELINES = {  # model -> (data, label, zero-filled label, figure)
+    "unet": ("singlecoil", "U-Net", "zero-filled", "fastmri_reconstructions.png"),
+    "varnet": ("multicoil", "VarNet", "zero-filled (RSS)", "fastmri_varnet_reconstructions.png"),
+}
 
-    def unet_recon(path, masker):
-        return reconstruct_unet_volume(
-            unet,
-            path,
-            challenge="singlecoil",
-            masker=masker,
-            batch_size=s["batch_size"],
-            forward=forward,
-        )["reconstruction"]
 
-    stage("evaluating zero-filled and U-Net reconstructions")
+def _baseline(model: str, s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dict, list]:
+    """One baseline: synthesise its data, train it, evaluate it and zero-filled on validation.
+
+    ``model``: ``"unet"`` (single-coil data) or ``"varnet"`` (``s["coils"]``-coil data).
+    Returns the results, the margins over zero-filled and the table rows.
+    """
+    data, label, zf_label, figure = _BASELINES[model]
     t0 = time.perf_counter()
-    zf, un, panels = _evaluate(val, unet_recon, multicoil=False)
-    timings["evaluate_unet_s"] = time.perf_counter() - t0
-    _figure(panels, out / "fastmri_reconstructions.png", "U-Net")
+    coils = 1 if data == "singlecoil" else s["coils"]
+    train, val = _synthesize(s, out / "data", seed=seed, coils=coils)
+    timings["synthesize_s" if coils == 1 else "synthesize_multicoil_s"] = time.perf_counter() - t0
+    stage(f"training the {label} ({s[model + '_steps']} steps)")
+    t0 = time.perf_counter()
+    net = _train(model, s, train, out / "runs" / model, seed)
+    timings[f"train_{model}_s"] = time.perf_counter() - t0
+    net.eval()
+    if model == "unet":
+        forward = nnx.jit(lambda m, x: m(x))
+
+        def recon(path, masker):
+            return reconstruct_unet_volume(
+                net, path, challenge=data, masker=masker, batch_size=s["batch_size"],
+                forward=forward,
+            )["reconstruction"]  # fmt: skip
+    else:
+        forward = nnx.jit(lambda m, k, mask, n: m(k, mask, n))
+
+        def recon(path, masker):
+            return reconstruct_varnet_volume(
+                net, path, masker=masker, batch_size=1, forward=forward
+            )["reconstruction"]
+
+    stage(f"evaluating zero-filled and {label} reconstructions")
+    t0 = time.perf_counter()
+    zf, res, panels = _evaluate(val, recon, multicoil=coils > 1)
+    timings[f"evaluate_{model}_s"] = time.perf_counter() - t0
+    _figure(panels, out / figure, label)
     rows = []
-    for a in un:
-        rows += [("singlecoil", a, "zero-filled", zf[a]), ("singlecoil", a, "U-Net", un[a])]
-    return {"zero_filled": zf, "unet": un}, {a: _margins(un[a], zf[a]) for a in un}, rows
-
-
-def _varnet_phase(s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dict, list]:
-    """Train the VarNet on multi-coil data, evaluate it and zero-filled RSS on validation."""
-    train, val = _synthesize(s, out / "data", seed=seed, coils=s["coils"])
-    stage(f"training the VarNet ({s['varnet_steps']} steps)")
-    t0 = time.perf_counter()
-    varnet = _train("varnet", s, train, out / "runs" / "varnet", seed)
-    timings["train_varnet_s"] = time.perf_counter() - t0
-    varnet.eval()
-    vforward = nnx.jit(lambda m, k, mask, n: m(k, mask, n))
-
-    def varnet_recon(path, masker):
-        return reconstruct_varnet_volume(
-            varnet, path, masker=masker, batch_size=1, forward=vforward
-        )["reconstruction"]
-
-    t0 = time.perf_counter()
-    vzf, vn, vpanels = _evaluate(val, varnet_recon, multicoil=True)
-    timings["evaluate_varnet_s"] = time.perf_counter() - t0
-    _figure(vpanels, out / "fastmri_varnet_reconstructions.png", "VarNet")
-    rows = []
-    for a in vn:
-        rows += [("multicoil", a, "zero-filled (RSS)", vzf[a]), ("multicoil", a, "VarNet", vn[a])]
-    return {"zero_filled": vzf, "varnet": vn}, {a: _margins(vn[a], vzf[a]) for a in vn}, rows
+    for a in res:
+        rows += [(data, a, zf_label, zf[a]), (data, a, label, res[a])]
+    return {"zero_filled": zf, model: res}, {a: _margins(res[a], zf[a]) for a in res}, rows
 
 
 def reproduce(
@@ -341,11 +332,11 @@ def reproduce(
     s = _settings(quick, settings)
     out = prepare_out_dir(out_dir, name="fastmri", overwrite=overwrite)
     timings: dict[str, float] = {}
-    single, unet_margins, rows = _unet_phase(s, out, seed, timings)
+    single, unet_margins, rows = _baseline("unet", s, out, seed, timings)
     results: dict[str, Any] = {"singlecoil": single}
     margins = {"unet_vs_zero_filled": unet_margins}
     if s.get("varnet"):
-        multi, varnet_margins, vrows = _varnet_phase(s, out, seed, timings)
+        multi, varnet_margins, vrows = _baseline("varnet", s, out, seed, timings)
         results["multicoil"] = multi
         margins["varnet_vs_zero_filled"] = varnet_margins
         rows += vrows
