@@ -48,8 +48,9 @@ def read_mesh(path: str | os.PathLike, *, drop_unreferenced: bool = False) -> Tr
 
     try:
         m = meshio.read(path, file_format=fmt)
-    except Exception as err:  # meshio raises many types (ReadError, KeyError, ValueError...)
-        raise ValueError(f"mesh file {path}: cannot read as {fmt} ({err})") from None
+    except (Exception, SystemExit) as err:  # meshio raises many types, and sys.exit()s on some
+        why = "meshio could not parse it" if isinstance(err, SystemExit) else str(err)
+        raise ValueError(f"mesh file {path}: cannot read as {fmt} ({why})") from None
     tris = [c.data for c in m.cells if c.type == "triangle"]
     if not tris:
         kinds = sorted({c.type for c in m.cells})

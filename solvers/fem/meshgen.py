@@ -162,19 +162,39 @@ def mesh_polygon_domain(
     for _ in range(iterations):
         pts = _distmesh_step(bpts, pts, a, b, size_fn)
 
-    allp = np.concatenate([bpts, pts])
-    tri = Delaunay(allp).simplices
-    centroids = allp[tri].mean(axis=1)
-    tri = tri[inside(centroids, a, b)]
-    mesh = TriMesh.from_arrays(
-        allp, tri, tag_names=names, name=name, drop_unreferenced=True
-    )  # untagged first: check conformity below
-    if mesh.boundary_edges.shape[0] != segs.shape[0] or mesh.n_nodes != allp.shape[0]:
+    for _ in range(10):  # recover missing boundary segments (Ruppert-style)
+        allp = np.concatenate([bpts, pts])
+        tri = Delaunay(allp).simplices
+        tri = tri[inside(allp[tri].mean(axis=1), a, b)]
+        t = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+        present = set((t[:, 0] * allp.shape[0] + t[:, 1]).tolist())
+        sk = np.sort(segs, axis=1)
+        missing = np.array([k not in present for k in (sk[:, 0] * allp.shape[0] + sk[:, 1])])
+        if not missing.any():
+            break
+        # interior points inside the diametral circle of a missing segment block it: drop them;
+        # a segment blocked by boundary points only is split at its midpoint
+        mid = 0.5 * (a[missing] + b[missing])
+        rad = 0.5 * np.linalg.norm(b[missing] - a[missing], axis=1)
+        d = np.linalg.norm(pts[:, None] - mid[None], axis=-1) if pts.size else np.zeros((0, 1))
+        blocked = d < rad[None] * (1 + 1e-9)
+        pts = pts[~blocked.any(axis=1)]
+        split = np.flatnonzero(missing)[~blocked.any(axis=0)]
+        if split.size:
+            new_idx = bpts.shape[0] + np.arange(split.size)
+            bpts = np.concatenate([bpts, 0.5 * (a[split] + b[split])])
+            tail = np.stack([new_idx, segs[split, 1]], axis=1)
+            segs = segs.copy()
+            segs[split, 1] = new_idx
+            segs = np.concatenate([segs, tail])
+            seg_tags = np.concatenate([seg_tags, seg_tags[split]])
+            a, b = bpts[segs[:, 0]], bpts[segs[:, 1]]
+    else:
         raise ValueError(
             f"mesh {name!r}: the Delaunay triangulation does not conform to the boundary at mesh "
-            f"size h={h:g} ({mesh.boundary_edges.shape[0]} boundary edges for {segs.shape[0]} "
-            "segments); choose a smaller h"
+            f"size h={h:g} ({int(missing.sum())} boundary segments missing); choose a smaller h"
         )
+    allp = np.concatenate([bpts, pts])
     return TriMesh.from_arrays(
         allp, tri, boundary_edges=segs, boundary_tags=seg_tags, tag_names=names, name=name
     )
