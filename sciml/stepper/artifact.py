@@ -70,7 +70,7 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
 
     The write is atomic (temporary file, then rename). Returns the path.
     """
-    from sciml import __version__
+    from sciml._version import __version__
     from sciml.nn import Tendency
 
     path = Path(path)
