@@ -1,0 +1,1 @@
+"""Learned steppers on meshes and graphs."""
