@@ -83,7 +83,7 @@ def _weights(stepper: Any) -> dict[str, np.ndarray]:
 
 def export_graph_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write a trained :class:`sciml.graphs.GraphStepper` to ``path`` (HDF5, atomic)."""
-    from sciml import __version__
+    from sciml._version import __version__
 
     path = Path(path)
     if path.exists() and not overwrite:

@@ -142,7 +142,7 @@ def simulate_fem(
     """
     import jax
 
-    from sciml import __version__
+    from sciml._version import __version__
 
     out = Path(out)
     if out.suffix.lower() not in (".h5", ".hdf5"):
