@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
+from sciml.solvers.fem import l_shape
 
 import sciml
 from sciml.artifacts import ArtifactError
@@ -24,7 +25,6 @@ from sciml.graphs import (
     score,
     train_graph_stepper,
 )
-from sciml.solvers.fem import l_shape
 
 RTOL, ATOL = 2e-5, 2e-5  # float32 round-off between XLA and NumPy/SciPy summation orders
 

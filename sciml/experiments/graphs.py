@@ -259,9 +259,11 @@ def _spectral_filtering(setup: Setup, seed: int) -> dict[str, Any]:
         ("bunny", graphs.Bunny),
     ):
         g = make()
+        g.compute_laplacian("normalized")
         g.estimate_lmax()
         w = rng.normal(size=(g.N, setup.n_signals))
-        x = filters.Heat(g, scale=20.0 / g.lmax).filter(w, method="chebyshev", order=30)
+        # smooth signals: heat kernel exp(-20 lambda / lambda_max) of white noise (pygsp)
+        x = filters.Heat(g, scale=20.0).filter(w, method="chebyshev", order=40)
         x = (x - x.mean(0)) / x.std(0)
         y = x + setup.noise * rng.normal(size=x.shape)
         # Chebyshev basis on the scaled normalised Laplacian 2 L / lambda_max - I
