@@ -177,12 +177,9 @@ class LoadedGraphStepper:
 
     def _batched(self, z: np.ndarray) -> tuple[np.ndarray, bool]:
         z = np.asarray(z)
-        if z.ndim == 2:
-            z, single = z[None], True
-        elif z.ndim == 3:
-            single = False
-        else:
-            single = False
+        single = z.ndim == 2
+        if single:
+            z = z[None]
         if z.ndim != 3 or z.shape[1:] != self.state_shape:
             raise ValueError(
                 f"state: expected shape {self.state_shape} or (batch, *{self.state_shape}), found "
