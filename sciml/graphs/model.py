@@ -216,6 +216,22 @@ class GraphStepper(nnx.Module):
     def channels(self) -> int:
         return len(self.variables)
 
+    def with_integrator(
+        self, integrator: str | None = None, dt: float | None = None
+    ) -> GraphStepper:
+        """Swap the time integrator and/or dt in place (G is continuous-time); returns self."""
+        if integrator is not None:
+            if integrator not in INTEGRATORS:
+                raise ValueError(
+                    f"integrator: expected one of {sorted(INTEGRATORS)}, found {integrator!r}"
+                )
+            self.integrator = integrator
+        if dt is not None:
+            if not dt > 0:
+                raise ValueError(f"dt: expected a positive time step, found {dt}")
+            self.dt = float(dt)
+        return self
+
     def graph(self) -> FixedGraph:
         """The graph as NumPy arrays."""
         return FixedGraph(
