@@ -25,6 +25,13 @@ from sciml.datasets.graphs.convert import from_networkx as from_networkx
 from sciml.datasets.graphs.convert import from_scipy_sparse as from_scipy_sparse
 from sciml.datasets.graphs.convert import to_networkx as to_networkx
 from sciml.datasets.graphs.convert import to_scipy_sparse as to_scipy_sparse
+from sciml.datasets.graphs.h5 import GraphSource as GraphSource
+from sciml.datasets.graphs.h5 import read_graphs as read_graphs
+from sciml.datasets.graphs.h5 import write_graphs as write_graphs
+from sciml.datasets.graphs.items import GraphCollate as GraphCollate
+from sciml.datasets.graphs.items import PaddedGraphs as PaddedGraphs
+from sciml.datasets.graphs.items import graph_from_item as graph_from_item
+from sciml.datasets.graphs.items import graph_to_item as graph_to_item
 from sciml.datasets.graphs.spectral import lambda_max as lambda_max
 from sciml.datasets.graphs.spectral import laplacian as laplacian
 from sciml.datasets.graphs.spectral import laplacian_eigenbasis as laplacian_eigenbasis

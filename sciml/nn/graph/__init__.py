@@ -19,7 +19,12 @@ Layers: :class:`GCNConv` (Kipf and Welling 2017), :class:`ChebConv` (Defferrard 
 
 from sciml.nn.graph.cheb import ChebConv as ChebConv
 from sciml.nn.graph.cheb import scaled_laplacian_apply as scaled_laplacian_apply
+from sciml.nn.graph.gated import ResGatedGraphConv as ResGatedGraphConv
 from sciml.nn.graph.gcn import GCNConv as GCNConv
+from sciml.nn.graph.meshgraphnet import MLP as MLP
+from sciml.nn.graph.meshgraphnet import MeshGraphNet as MeshGraphNet
+from sciml.nn.graph.models import CONVS as CONVS
+from sciml.nn.graph.models import GraphConvNet as GraphConvNet
 from sciml.nn.graph.operators import LAPLACIANS as LAPLACIANS
 from sciml.nn.graph.operators import GraphLike as GraphLike
 from sciml.nn.graph.operators import LaplacianOperator as LaplacianOperator
@@ -33,3 +38,6 @@ from sciml.nn.graph.segment import segment_max as segment_max
 from sciml.nn.graph.segment import segment_mean as segment_mean
 from sciml.nn.graph.segment import segment_softmax as segment_softmax
 from sciml.nn.graph.segment import segment_sum as segment_sum
+from sciml.nn.graph.spectral import GraphBasis as GraphBasis
+from sciml.nn.graph.spectral import SpectralConv as SpectralConv
+from sciml.nn.graph.spectral import spline_matrix as spline_matrix
