@@ -9,11 +9,10 @@ from collections import namedtuple
 import h5py
 import numpy as np
 import pytest
+from sciml.datasets import gadget_displacements, nbody_file, open_nbody, read_gadget
+from sciml.solvers import pm
 
 from sciml.cli import main
-from sciml.datasets import gadget_displacements, open_nbody, read_gadget
-from sciml.datasets import nbody_file
-from sciml.solvers import pm
 
 ARGS = ["--particles", "8", "--box", "32", "--steps", "2", "--samples", "2", "--seed", "3"]
 GRID = "Omega_m=0.25,0.35"
