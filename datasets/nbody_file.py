@@ -253,14 +253,18 @@ def open_nbody(
     *,
     input: str = "za",
     target: str = "pm",
+    extra: Sequence[str] = (),
     check_finite: bool = True,
 ) -> NbodySource:
     """Open an N-body displacement file lazily as (input, target) pairs (default ZA -> PM).
 
-    ``input`` and ``target`` are dataset names: ``za``, ``lpt2``, ``pm`` or ``delta_lin``.
+    ``input`` and ``target`` are dataset names: ``za``, ``lpt2``, ``pm`` or ``delta_lin``;
+    ``extra`` adds more of them under their own names (e.g. ``extra=("lpt2",)`` for the 2LPT
+    baseline next to each pair).
     """
     names = (*DISPLACEMENTS, "delta_lin")
-    for arg, value in (("input", input), ("target", target)):
+    fields = {"input": input, "target": target, **{str(e): str(e) for e in extra}}
+    for arg, value in fields.items():
         if value not in names:
             raise ValueError(f"open_nbody: {arg} expected one of {names}, found {value!r}")
-    return NbodySource(path, {"input": input, "target": target}, check_finite=check_finite)
+    return NbodySource(path, fields, check_finite=check_finite)

@@ -104,8 +104,9 @@ def test_open_nbody(nbody_path, tmp_path):
         np.testing.assert_array_equal(pair["target"], f["pm"][3])
     assert src.element_spec["input"] == ((8, 8, 8, 3), np.float32)
     np.testing.assert_array_equal(src.cosmology["Omega_m"], [0.25, 0.25, 0.35, 0.35])
-    dens = open_nbody(nbody_path, input="lpt2", target="delta_lin")[0]
+    dens = open_nbody(nbody_path, input="lpt2", target="delta_lin", extra=("za",))[0]
     assert dens["target"].shape == (8, 8, 8)
+    np.testing.assert_array_equal(dens["za"], src[0]["input"])
     with pytest.raises(ValueError, match=r"open_nbody: input expected one of .* found 'zz'"):
         open_nbody(nbody_path, input="zz")
     bad = tmp_path / "nan.h5"
