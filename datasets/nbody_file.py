@@ -118,6 +118,8 @@ def simulate_nbody_to_file(
     """
     import jax
     from sciml.solvers import pm
+    from sciml.solvers.pm.fastpm import check_run_settings
+    from sciml.solvers.pm.mesh import check_box
 
     from sciml import __version__
 
@@ -135,10 +137,7 @@ def simulate_nbody_to_file(
     base = pm.Cosmology() if cosmology is None else cosmology
     cosmos = cosmology_grid(base, grid)
     # validate the solver settings and the box once, before any work
-    from sciml.solvers.pm.fastpm import _check_steps
-    from sciml.solvers.pm.mesh import check_box
-
-    steps, a_start, a_end, mesh_factor = _check_steps(steps, a_start, a_end, mesh_factor)
+    steps, a_start, a_end, mesh_factor = check_run_settings(steps, a_start, a_end, mesh_factor)
     box = check_box(box)
     total = samples * len(cosmos)
     n_bytes = total * n**3 * 4 * (3 * len(DISPLACEMENTS) + 1)
