@@ -117,6 +117,10 @@ def test_mesh_graph_edges_and_features():
     np.testing.assert_allclose(g.edges[k], [1.0, 2.0, np.sqrt(5.0)])
     with pytest.raises(ValueError, match=r"cell 1 \(vertices \[0, 1, 4\]\) is degenerate: area 0"):
         gd.mesh_graph(np.vstack([pts, [[2.0, 0.0]]]), np.array([[0, 1, 2], [0, 1, 4]]))
+    with pytest.raises(ValueError, match=r"1 point\(s\) belong to no cell \(first: point 4\)"):
+        gd.mesh_graph(np.vstack([pts, [[5.0, 5.0]]]), np.array([[0, 1, 2], [0, 2, 3]]))
+    iso = gd.mesh_graph(np.vstack([pts, [[5.0, 5.0]]]), [[0, 1, 2], [0, 2, 3]], allow_isolated=True)
+    assert iso.n_node[0] == 5 and iso.n_edge[0] == 10
     tet = gd.mesh_graph(np.eye(4, 3), np.array([[0, 1, 2, 3]]))
     assert tet.n_edge[0] == 12 and tet.edges.shape == (12, 4)
 

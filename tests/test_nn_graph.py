@@ -136,7 +136,9 @@ LAYERS = {
     "cheb": (lambda: ChebConv(3, 4, K=3, rngs=nnx.Rngs(6)), True),
     "gated": (lambda: ResGatedGraphConv(3, 4, rngs=nnx.Rngs(8)), False),
     "mgn": (
-        lambda: MeshGraphNet(3, 2, 4, latent=8, hidden=8, steps=2, noise_std=0.1, rngs=nnx.Rngs(9)),
+        lambda: MeshGraphNet(
+            3, 2, 4, latent=8, hidden=8, n_hidden=1, steps=2, noise_std=0.1, rngs=nnx.Rngs(9)
+        ),
         False,
     ),
 }

@@ -111,7 +111,14 @@ def _check_cells(p: np.ndarray, c: np.ndarray, rtol: float) -> None:
         )
 
 
-def mesh_graph(points, cells, *, node_features=None, degenerate_rtol: float = 1e-10) -> GraphBatch:
+def mesh_graph(
+    points,
+    cells,
+    *,
+    node_features=None,
+    degenerate_rtol: float = 1e-10,
+    allow_isolated: bool = False,
+) -> GraphBatch:
     """Graph of a triangle or tetrahedron mesh: its unique edges, both ways, with features.
 
     Args:
@@ -120,6 +127,8 @@ def mesh_graph(points, cells, *, node_features=None, degenerate_rtol: float = 1e
       node_features: ``[n, F]`` (or a dict); default the coordinates ``points``.
       degenerate_rtol: a cell whose area (volume) is at most ``rtol * longest_edge^2`` (``^3``)
         is refused with a one-line error.
+      allow_isolated: accept points that belong to no cell (isolated nodes); refused by default
+        because they are usually a meshing error (unused vertices of a mesh file).
 
     Returns:
       One graph: edges ``[E, d + 1] = [x_s - x_r, |x_s - x_r|]``, ``E`` = 2 x unique edges.
@@ -128,6 +137,14 @@ def mesh_graph(points, cells, *, node_features=None, degenerate_rtol: float = 1e
     c = np.asarray(cells)
     _check_cells(p, c, degenerate_rtol)
     s, r = mesh_edges(c, p.shape[0])
+    used = np.zeros(p.shape[0], bool)
+    used[c.reshape(-1)] = True
+    if not allow_isolated and not used.all():
+        idle = np.flatnonzero(~used)
+        raise ValueError(
+            f"mesh_graph: {idle.size} point(s) belong to no cell (first: point {idle[0]}), so "
+            "they would be disconnected nodes; drop unused points or pass allow_isolated=True"
+        )
     nodes = p if node_features is None else node_features
     return make_graph(nodes, s, r, edges=edge_features(p, s, r))
 

@@ -248,7 +248,7 @@ def _spectral_filtering(setup: Setup, seed: int) -> dict[str, Any]:
     try:
         from pygsp import filters, graphs
     except ImportError:
-        return {"skipped": "pygsp is not installed (pip install 'sciml[graphs]')"}
+        return {"skipped": "pygsp is not installed (pip install 'sciml[pygsp]')"}
     import scipy.sparse as sp
 
     rng = np.random.default_rng(seed)

@@ -151,9 +151,10 @@ def estimate_lambda_max(
     """Largest eigenvalue of the Laplacian, per graph, by power iteration: ``[G]``.
 
     The Rayleigh quotient of ``L^k v0`` is a lower bound converging to ``lambda_max``; for the
-    exact value use ``sciml.datasets.graphs.lambda_max`` on the host. Not differentiated.
-    For ``"rw"`` (not symmetric) the iteration runs on the similar ``"sym"`` spectrum's
-    operator only approximately; prefer passing ``lambda_max``.
+    exact value use ``sciml.datasets.graphs.lambda_max`` on the host (Lanczos). Not
+    differentiated. ``num_iters`` sparse products per graph batch; the error decays like
+    ``(lambda_2 / lambda_max)^(2 k)``, slowly on large meshes whose top eigenvalues cluster, so
+    pass ``lambda_max`` there. (For ``"rw"``, not symmetric, the quotient is approximate.)
     """
     n = operator.diag.shape[0]
     g = jnp.asarray(graph.n_node).shape[0]
