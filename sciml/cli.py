@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "reproduce": (
         "sciml.commands.reproduce",
-        "run a reproduction example end to end (learned-stepper, kolmogorov, fastmri)",
+        "run a reproduction example end to end (learned-stepper, kolmogorov, fastmri, graphs)",
         "sciml reproduce learned-stepper --quick --out runs/ks-quick",
     ),
     "mri": (

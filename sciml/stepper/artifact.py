@@ -40,6 +40,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from sciml import artifacts
 from sciml.atomic import atomic_path
 from sciml.stepper import numpy_eval
 
@@ -61,8 +62,8 @@ _ARCH_KEYS = (
 )
 
 
-class ArtifactError(ValueError):
-    """The file is not a valid sciml stepper artifact (the message names the file and the field)."""
+class ArtifactError(artifacts.ArtifactError):
+    """The file is not a valid sciml grid-stepper artifact (names the file and the field)."""
 
 
 def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
