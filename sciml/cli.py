@@ -91,15 +91,51 @@ def main(argv: list[str] | None = None) -> int:
     )
     module.add_arguments(sub)
     args = sub.parse_args(argv[1:])
+    debug = bool(getattr(args, "debug", False))
     try:
         return int(module.run(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError, TypeError) as err:
-        # Bad input: one line, no traceback. Library code raises messages that name the
-        # argument/file, the expected and the found value, and the fix.
-        if getattr(args, "debug", False):
+    except KeyboardInterrupt:
+        if debug:
             raise
-        print(f"sciml {name}: error: {err}", file=sys.stderr)
+        print(
+            f"sciml {name}: interrupted (Ctrl-C or SIGTERM); nothing partial was kept",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as err:
+        # Bad input and faults: one line, no traceback (--debug shows it). Library code raises
+        # messages that name the argument/file, the expected and the found value, and the fix.
+        line = None if debug else one_line(err, args)
+        if line is None:
+            raise
+        print(f"sciml {name}: error: {line}", file=sys.stderr)
         return 2
+
+
+def one_line(err: BaseException, args: argparse.Namespace | None = None) -> str | None:
+    """The one-line message for ``err``, or None for an unexpected error (a bug: traceback)."""
+    from sciml.errors import SciMLError, describe_fault
+
+    where = None
+    for attr in ("out", "run_dir", "path"):
+        value = getattr(args, attr, None)
+        if value is not None:
+            where = str(value)
+            break
+    if isinstance(err, OSError) and isinstance(err.errno, int):
+        line = describe_fault(err, where)
+        if line is None:
+            name = err.filename or where or "(unnamed file)"
+            line = f"{name}: {err.strerror or err}; check the path and the device"
+        return line
+    if isinstance(err, SciMLError | ValueError | LookupError | TypeError | OSError):
+        line = " ".join(str(err).split())
+        fault = describe_fault(err, where) if isinstance(err, OSError) else None
+        return fault or line
+    fault = describe_fault(err, where)  # e.g. an HDF5 RuntimeError carrying errno 28
+    if fault is not None:
+        return fault
+    return None
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ losses for the same global batch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from flax import nnx
 
 from sciml.train.checkpoint import Checkpoints
 from sciml.train.config import TrainConfig, dump_config
+from sciml.train.lock import hold_run_dir
 from sciml.train.mesh import batch_partition_specs, batch_shardings, make_mesh, replicated
 from sciml.train.optim import make_optimizer
 from sciml.train.runlog import RunLogger, prepare_run_dir, run_info
@@ -77,6 +79,14 @@ def _check_source(source: Any, where: str) -> None:
 # the loop
 
 
+def _locked(config: Any):
+    """The run directory's lock (process 0 of a run with a directory), else a no-op."""
+    if isinstance(config, TrainConfig) and config.run_dir is not None:
+        if jax.process_index() == 0:
+            return hold_run_dir(prepare_run_dir(config.run_dir))
+    return contextlib.nullcontext()
+
+
 def fit(
     model: nnx.Module,
     task: Any,
@@ -109,7 +119,13 @@ def fit(
       ValueError: bad configuration (batch vs mesh, space split vs grid, run directory, an
         incompatible checkpoint).
       DivergenceError: the loss became NaN/Inf (the last good checkpoint is kept).
+      RunDirLockedError: another process is training into ``config.run_dir``.
     """
+    with _locked(config):
+        return _fit(model, task, train_source, config, eval_source, callbacks)
+
+
+def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResult:
     from sciml.datasets import Loader, prefetch_to_mesh
 
     cfg = config
@@ -366,11 +382,12 @@ def train(config: TrainConfig, *, callbacks: Sequence[Callback] = ()) -> TrainRe
         eval_source = build_source(
             config.data.eval.kind, dict(config.data.eval.kwargs), key="data.eval"
         )
-    if config.run_dir is not None:
-        _store_stats(train_source, config.run_dir)
-    return fit(
-        model, task, train_source, config=config, eval_source=eval_source, callbacks=callbacks
-    )
+    with _locked(config):
+        if config.run_dir is not None:
+            _store_stats(train_source, config.run_dir)
+        return fit(
+            model, task, train_source, config=config, eval_source=eval_source, callbacks=callbacks
+        )
 
 
 def _store_stats(source: Any, run_dir: str) -> None:

@@ -118,6 +118,11 @@ class RunLogger:
 def prepare_run_dir(run_dir: str) -> str:
     """Create the run directory (absolute path returned) and check that it is writable."""
     run_dir = os.path.abspath(os.path.expanduser(run_dir))
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise FileExistsError(
+            f"run_dir {run_dir}: is a file, not a directory; pass --run-dir (or run_dir=) with a "
+            "directory path"
+        )
     try:
         os.makedirs(run_dir, exist_ok=True)
         probe = os.path.join(run_dir, f".write-test-{os.getpid()}")
@@ -126,7 +131,7 @@ def prepare_run_dir(run_dir: str) -> str:
         os.remove(probe)
     except OSError as err:
         raise ValueError(
-            f"run_dir: cannot create or write {run_dir!r} ({err.strerror or err}); pass --run-dir "
+            f"run_dir {run_dir}: cannot create or write it ({err.strerror or err}); pass --run-dir "
             "(or run_dir=) with a writable directory"
         ) from None
     return run_dir
