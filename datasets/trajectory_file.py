@@ -26,6 +26,7 @@ import h5netcdf
 import numpy as np
 import xarray as xr
 from sciml.datasets.lazy_h5 import check_hdf5_file, netcdf_attr
+from sciml.datasets.netcdf_open import open_xarray
 from sciml.solvers.grid import Grid
 
 __all__ = [
@@ -281,7 +282,7 @@ def read_trajectories(path: str | os.PathLike, *, engine: str | None = None) -> 
       on access (``ds["u"].isel(sample=0).values``).
     """
     path = check_hdf5_file(path)
-    ds = xr.open_dataset(path, engine=engine or "h5netcdf")
+    ds = open_xarray(path, engine=engine)
     if ds.attrs.get("sciml_format") != FORMAT_NAME:
         found = ds.attrs.get("sciml_format", "no sciml_format attribute")
         ds.close()

@@ -46,7 +46,7 @@ class TrajectoryWindows:
         n_target: frames per target window (``m >= 0``; ``0`` gives inputs only).
         stride: frames between consecutive window starts in a trajectory (``>= 1``).
         sample_dim, time_dim: the dims indexing trajectories and time.
-        engine: xarray engine for a path (``"h5netcdf"``, ``"netcdf4"``, ``"zarr"``, ``None``).
+        engine: xarray engine for a path (None: h5netcdf for netCDF4/HDF5; see ``open_xarray``).
         check_finite: check every window read for NaN/Inf.
 
     Item ``i`` is ``{"inputs": (n_input, *spatial, C), "targets": (n_target, *spatial, C)}``,

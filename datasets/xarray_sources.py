@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
+from sciml.datasets.netcdf_open import open_xarray
 from sciml.datasets.sources import (
     LazyHandle,
     Spec,
@@ -22,20 +23,9 @@ from sciml.datasets.sources import (
     sample_index,
 )
 
+from sciml.errors import DataFileError
+
 __all__ = ["XarraySource", "check_variables", "common_dims", "open_xarray_lazily"]
-
-
-def _find_zarr_engine(path: str, engine: str | None) -> str | None:
-    if engine is None and path.rstrip("/").endswith(".zarr"):
-        import importlib.util
-
-        if importlib.util.find_spec("zarr") is None:
-            raise ValueError(
-                f"'{path}': a zarr store needs the zarr package, found it not installed; "
-                "pip install zarr or convert the store to netCDF"
-            )
-        return "zarr"
-    return engine
 
 
 class _XarrayOpener:
@@ -46,14 +36,7 @@ class _XarrayOpener:
         self.engine = engine
 
     def __call__(self) -> xr.Dataset:
-        try:
-            return xr.open_dataset(self.path, engine=self.engine, cache=False)
-        except (OSError, ValueError) as err:
-            raise ValueError(
-                f"'{self.path}': expected a netCDF/HDF5/zarr file xarray can open "
-                f"(engine={self.engine!r}), found an unreadable one ({str(err).splitlines()[0]}); "
-                "check the file or pass engine='h5netcdf' or 'netcdf4'"
-            ) from None
+        return open_xarray(self.path, engine=self.engine, cache=False)
 
 
 class _InMemory:
@@ -81,11 +64,11 @@ def open_xarray_lazily(
         name = str(ds.encoding.get("source", "<in-memory dataset>"))
         return LazyHandle(_InMemory(ds)), ds, name
     path = check_file(path_or_dataset, owner)
-    opener = _XarrayOpener(path, _find_zarr_engine(path, engine))
+    opener = _XarrayOpener(path, engine)
     try:
         ds = opener()
-    except ValueError as err:
-        raise ValueError(f"{owner}: {err}") from None
+    except DataFileError as err:
+        raise DataFileError(f"{owner}: {err}") from None
     handle = LazyHandle(opener)
     handle.adopt(ds)
     return handle, ds, path
@@ -147,8 +130,9 @@ class XarraySource:
         sample_dims: the dims that index samples; several (e.g. ``("sample", "time")``) are
             flattened in C order, so every (sample, time) frame becomes one sample.
         key: the key of the stacked array in each sample dict.
-        engine: xarray engine (``"h5netcdf"``, ``"netcdf4"``, ``"zarr"``); ``None`` lets xarray
-            choose (``.zarr`` stores use zarr when it is installed).
+        engine: xarray engine (``"h5netcdf"``, ``"netcdf4"``, ``"zarr"``); ``None``: h5netcdf
+            for netCDF4/HDF5, scipy for netCDF-3, zarr for ``.zarr`` stores (see
+            :func:`~sciml.datasets.netcdf_open.open_xarray`).
         check_finite: check every sample read for NaN/Inf.
     """
 
