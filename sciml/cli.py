@@ -92,16 +92,22 @@ def main(argv: list[str] | None = None) -> int:
     module.add_arguments(sub)
     args = sub.parse_args(argv[1:])
     debug = bool(getattr(args, "debug", False))
+    from sciml import interrupt
+
+    interrupt.install()
     try:
         return int(module.run(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if debug:
             raise
+        signum = getattr(err, "signum", 2)
+        what = "SIGTERM" if signum == 15 else "Ctrl-C (SIGINT)"
         print(
-            f"sciml {name}: interrupted (Ctrl-C or SIGTERM); nothing partial was kept",
+            f"sciml {name}: stopped by {what}; temporary files were removed, finished outputs "
+            "and checkpoints are kept",
             file=sys.stderr,
         )
-        return 130
+        return 128 + signum
     except Exception as err:
         # Bad input and faults: one line, no traceback (--debug shows it). Library code raises
         # messages that name the argument/file, the expected and the found value, and the fix.

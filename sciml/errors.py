@@ -16,6 +16,7 @@ import re
 __all__ = [
     "CheckpointError",
     "DataFileError",
+    "InsufficientSpaceError",
     "RunDirLockedError",
     "SciMLError",
     "describe_fault",
@@ -36,6 +37,15 @@ class CheckpointError(DataFileError):
 
 class RunDirLockedError(SciMLError, FileExistsError):
     """Another live process holds the run directory's lock."""
+
+
+class InsufficientSpaceError(SciMLError, OSError):
+    """A write was refused before it started: the output would not fit the free disk space.
+
+    Raised with a message only (``errno`` is None); ``errno_code`` is ``ENOSPC``.
+    """
+
+    errno_code = errno.ENOSPC
 
 
 # errno -> (what happened, what to do); {path} is filled in.
