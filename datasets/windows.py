@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from sciml.datasets.sources import Spec, check_finite_sample, sample_index
+from sciml.datasets.sources import Spec, check_finite_sample, sample_index, unreadable_sample
 from sciml.datasets.xarray_sources import check_variables, common_dims, open_xarray_lazily
 
 __all__ = ["TrajectoryWindows"]
@@ -119,8 +119,13 @@ class TrajectoryWindows:
         with self._handle.lock:
             ds = self._handle.get()
             for v in self.variables:
-                da = ds[v].isel(where).transpose(*order)
-                channels.append(np.asarray(da.values, dtype=np.float32))
+                try:
+                    da = ds[v].isel(where).transpose(*order)
+                    channels.append(np.asarray(da.values, dtype=np.float32))
+                except (OSError, RuntimeError) as err:  # h5py: a chunk fails to decode
+                    frames = f"{self.time_dim} {start}..{start + span - 1}"
+                    where_ = f"{self.name} variable '{v}' ({frames})"
+                    raise unreadable_sample(where_, sample, err) from None
         if self.check_finite:
             for v, c in zip(self.variables, channels):
                 check_finite_sample(

@@ -21,6 +21,7 @@ from sciml.datasets.sources import (
     check_finite_sample,
     check_numeric,
     sample_index,
+    unreadable_sample,
 )
 
 from sciml.errors import DataFileError
@@ -175,8 +176,11 @@ class XarraySource:
         with self._handle.lock:
             ds = self._handle.get()
             for v in self.variables:
-                da = ds[v].isel(where).transpose(*self.spatial_dims)
-                channels.append(np.asarray(da.values, dtype=np.float32))
+                try:
+                    da = ds[v].isel(where).transpose(*self.spatial_dims)
+                    channels.append(np.asarray(da.values, dtype=np.float32))
+                except (OSError, RuntimeError) as err:  # h5py: a chunk fails to decode
+                    raise unreadable_sample(f"{self.name} variable '{v}'", i, err) from None
         if self.check_finite:
             for v, c in zip(self.variables, channels):
                 check_finite_sample(c, where=f"{self.name} variable '{v}'", index=i)
