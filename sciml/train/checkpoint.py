@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,12 +22,23 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint._src.checkpoint_managers import preservation_policy as pp
 
+from sciml.errors import InsufficientSpaceError
+
 
 class _QuietUntrackedSaves(logging.Filter):
-    """Orbax warns on every save without metrics when best-tracking is on; most saves have none."""
+    """Orbax warns on every save without metrics when best-tracking is on; most saves have none.
+    It also logs, with a traceback, every exception of its background threads, which it then
+    raises again in the main thread (where the CLI reports it in one line): those are dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "did not provide metrics" not in record.getMessage()
+        message = record.getMessage()
+        if "did not provide metrics" in message:
+            return False
+        if "_SignalingThread.run() raised an exception" in message:
+            return False
+        # Failures of the background save threads are raised again by wait_until_finished.
+        background = record.levelno >= logging.ERROR and "orbax" in record.pathname
+        return not (background and record.exc_info)
 
 
 logging.getLogger("absl").addFilter(_QuietUntrackedSaves())
@@ -77,6 +89,20 @@ class _BestOne:
             if best is None or (value < best if self.mode == "min" else value > best):
                 best, best_i = value, i
         return [i == best_i for i in range(len(checkpoints))]
+
+
+_LOG_HEADROOM = 2**20
+
+
+def _tree_bytes(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
 
 
 class Checkpoints:
@@ -143,6 +169,31 @@ class Checkpoints:
         return sorted(self.manager.all_steps())
 
     # -- save ----------------------------------------------------------------------------------
+    def check_space(self, step: int, state: Mapping[str, Any]) -> None:
+        """Refuse a save that would not fit the free disk space (before any byte is written).
+
+        The estimate is the size of the newest finished checkpoint (or the bytes of ``state``
+        plus 64 KiB for the first one), plus 1 MiB kept free for the run's logs. Writing until
+        the disk is full would leave a half-written checkpoint and tracebacks from the writer
+        threads; stopping here keeps the last checkpoint for ``--resume``.
+        """
+        need = sum(int(getattr(x, "nbytes", 0)) for x in jax.tree.leaves(state)) + 2**16
+        latest = self.latest_step()
+        if latest is not None:
+            need = max(need, _tree_bytes(os.path.join(self.directory, str(latest))))
+        free = shutil.disk_usage(self.directory).free
+        if free < need + _LOG_HEADROOM:
+            kept = (
+                f"the last checkpoint (step {latest}) is kept"
+                if latest is not None
+                else ("no checkpoint was written yet")
+            )
+            raise InsufficientSpaceError(
+                f"{self.directory}: no space for the checkpoint of step {step} (about "
+                f"{(need + _LOG_HEADROOM) / 2**20:.2f} MiB needed, {free / 2**20:.2f} MiB free); "
+                f"{kept}: free space there and continue with --resume"
+            )
+
     def save(
         self,
         step: int,

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from sciml import interrupt
 from sciml.train.checkpoint import Checkpoints
 from sciml.train.config import TrainConfig, dump_config
 from sciml.train.lock import hold_run_dir
@@ -271,6 +272,7 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
 
     def save(step: int, metrics: dict[str, float] | None = None) -> None:
         state = checkpoint_tree(params, rest, rngs, opt_state)
+        ckpt.check_space(step, state)
         ckpt.save(step, state, meta_now(step), metrics=metrics)
 
     # ---- the loop ----
@@ -312,6 +314,7 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
 
     try:
         while step < cfg.steps:
+            interrupt.check()
             try:
                 batch = next(loader_iter)
             except StopIteration:

@@ -111,8 +111,22 @@ class RunLogger:
             self._fh.close()
             self._fh = None
         if self._tb is not None:
-            self._tb.close()
-            self._tb = None
+            tb, self._tb = self._tb, None
+            try:
+                tb.close()
+            except OSError:
+                # Events are a convenience (metrics.jsonl is the record); a full disk must not
+                # add tracebacks here or from tensorboardX's exit handler, which would retry.
+                writer = getattr(tb, "file_writer", None)
+                events = getattr(writer, "event_writer", None)
+                if events is not None:
+                    events._closed = True
+                    worker = getattr(events, "_worker", None)
+                    if worker is not None and worker.is_alive():
+                        try:
+                            worker.stop()
+                        except (OSError, ValueError):
+                            pass
 
 
 def prepare_run_dir(run_dir: str) -> str:
