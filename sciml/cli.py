@@ -128,19 +128,17 @@ def one_line(err: BaseException, args: argparse.Namespace | None = None) -> str 
         if value is not None:
             where = str(value)
             break
-    if isinstance(err, OSError) and isinstance(err.errno, int):
-        line = describe_fault(err, where)
-        if line is None:
-            name = err.filename or where or "(unnamed file)"
-            line = f"{name}: {err.strerror or err}; check the path and the device"
-        return line
-    if isinstance(err, SciMLError | ValueError | LookupError | TypeError | OSError):
-        line = " ".join(str(err).split())
-        fault = describe_fault(err, where) if isinstance(err, OSError) else None
-        return fault or line
-    fault = describe_fault(err, where)  # e.g. an HDF5 RuntimeError carrying errno 28
+    if isinstance(err, SciMLError):
+        return " ".join(str(err).split())
+    # OSError by errno; HDF5/tensorstore errors (also inside a ValueError) by their text
+    fault = describe_fault(err, where, causes=isinstance(err, OSError | RuntimeError))
     if fault is not None:
         return fault
+    if isinstance(err, OSError) and isinstance(err.errno, int):
+        name = err.filename or where or "(unnamed file)"
+        return f"{name}: {err.strerror or err}; check the path and the device"
+    if isinstance(err, ValueError | LookupError | TypeError | OSError):
+        return " ".join(str(err).split())
     return None
 
 

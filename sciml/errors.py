@@ -67,8 +67,8 @@ _ERRNO_TEXT: dict[int, tuple[str, str]] = {
     errno.EMFILE: ("too many open files", "raise the limit (ulimit -n) or close other programs"),
 }
 
-_HDF5_ERRNO = re.compile(r"errno = (\d+)")
-_HDF5_NAME = re.compile(r"(?:file)?name = '([^']*)'")
+_HDF5_ERRNO = re.compile(r"errno = (\d+)|os_error_code='(\d+)'")
+_HDF5_NAME = re.compile(r"(?:file)?name = '([^']*)'|local file \"([^\"]*)\"")
 
 
 def _errno_and_path(err: BaseException) -> tuple[int | None, str | None]:
@@ -77,10 +77,10 @@ def _errno_and_path(err: BaseException) -> tuple[int | None, str | None]:
     text = str(err)
     if not isinstance(code, int) or code not in _ERRNO_TEXT:
         match = _HDF5_ERRNO.search(text)
-        code = int(match.group(1)) if match else code
+        code = int(match.group(1) or match.group(2)) if match else code
     if path is None:
         match = _HDF5_NAME.search(text)
-        path = match.group(1) if match else None
+        path = (match.group(1) or match.group(2)) if match else None
     return code, path
 
 
@@ -89,18 +89,26 @@ def _chain(err: BaseException):
     while err is not None and id(err) not in seen:
         seen.add(id(err))
         yield err
-        err = err.__cause__ or err.__context__
+        if err.__cause__ is not None:
+            err = err.__cause__
+        elif err.__suppress_context__:
+            err = None
+        else:
+            err = err.__context__
 
 
-def describe_fault(err: BaseException, where: str | None = None) -> str | None:
+def describe_fault(
+    err: BaseException, where: str | None = None, *, causes: bool = True
+) -> str | None:
     """One line for an operating-system fault in ``err`` or its causes; None if there is none.
 
-    ``where`` names the file or directory when the error itself does not (e.g. the ``--out``).
+    ``where`` names the file or directory when the error itself does not (e.g. the ``--out``);
+    ``causes`` also searches the errors it was raised from.
     Recognises ``OSError`` by ``errno`` and HDF5 errors (h5py ``OSError``/``RuntimeError``)
     by the ``errno = N`` and ``name = '...'`` parts of their text.
     """
-    for e in _chain(err):
-        if not isinstance(e, OSError | RuntimeError):
+    for e in _chain(err) if causes else (err,):
+        if not isinstance(e, OSError | RuntimeError | ValueError):
             continue
         code, path = _errno_and_path(e)
         if code in _ERRNO_TEXT:

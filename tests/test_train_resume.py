@@ -201,7 +201,7 @@ def test_unwritable_run_dir(tmp_path, heat):
     blocker.write_text("not a directory")
     with pytest.raises(
         ValueError,
-        match=r"run_dir: cannot create or write .*file.txt/run.*pass "
+        match=r"run_dir .*file.txt/run: cannot create or write it \(Not a directory\); pass "
         r"--run-dir",
     ):
         fit(_model(), RegressionTask(), heat[0], config=_small_config(blocker / "run"))

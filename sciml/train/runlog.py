@@ -14,9 +14,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from sciml.atomic import write_text
+from sciml.progress import Progress
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -72,13 +71,7 @@ class RunLogger:
             from tensorboardX import SummaryWriter
 
             self._tb = SummaryWriter(os.path.join(self.run_dir, "tensorboard"))
-        self.bar = tqdm(
-            total=total_steps,
-            initial=start_step,
-            unit="step",
-            dynamic_ncols=True,
-            disable=not (enabled and sys.stderr.isatty()),
-        )
+        self.bar = Progress(total_steps, desc="train", initial=start_step, enabled=enabled)
 
     def log(self, step: int, split: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
         record = {"step": int(step), "split": split, **{k: _plain(v) for k, v in metrics.items()}}
@@ -93,11 +86,11 @@ class RunLogger:
         return record
 
     def progress(self, step: int, loss: float | None = None) -> None:
-        if self.bar.disable:
-            return
-        self.bar.update(step - self.bar.n)
-        if loss is not None:
-            self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        """Show ``step`` done (a bar on a terminal, a line every 10% in a log)."""
+        if loss is None:
+            self.bar.set(step)
+        else:
+            self.bar.set(step, loss=f"{loss:.4g}")
 
     def write_json(self, name: str, data: Mapping[str, Any]) -> None:
         """Atomically write ``RUN_DIR/name`` (process 0 only)."""
