@@ -10,11 +10,14 @@ shardings of the CURRENT mesh, so a checkpoint written on 8 devices restores on 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -22,7 +25,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint._src.checkpoint_managers import preservation_policy as pp
 
-from sciml.errors import InsufficientSpaceError
+from sciml.errors import CheckpointError, InsufficientSpaceError
 
 
 class _QuietUntrackedSaves(logging.Filter):
@@ -42,6 +45,65 @@ class _QuietUntrackedSaves(logging.Filter):
 
 
 logging.getLogger("absl").addFilter(_QuietUntrackedSaves())
+_log = logging.getLogger("sciml")
+
+
+def _quiet_closed_loop(unraisable, previous=sys.unraisablehook) -> None:
+    """After a failed restore, tensorstore callbacks reach orbax's closed event loop and report
+    "Event loop is closed" once per array; the failure itself is raised in the main thread."""
+    if isinstance(unraisable.exc_value, RuntimeError) and "Event loop is closed" in str(
+        unraisable.exc_value
+    ):
+        return
+    previous(unraisable)
+
+
+sys.unraisablehook = _quiet_closed_loop
+
+# Text of the errors by which orbax/tensorstore report a damaged or incomplete checkpoint.
+_DAMAGE_MARKERS = (
+    "DATA_LOSS",
+    "Error decoding",
+    "Error reading",
+    "NOT_FOUND",
+    "OUT_OF_RANGE",
+    "Expecting value",
+    "Unterminated string",
+    "Extra data",
+    "No such file",
+    "truncated",
+    "Failed to decode",
+    "checksum",
+)
+
+
+def finished_steps(directory: str | os.PathLike) -> list[int]:
+    """Steps of the finished checkpoints in ``RUN_DIR/checkpoints`` (sorted, oldest first).
+
+    The one listing of a checkpoint directory: a step is a directory named by its number (orbax
+    writes ``<step>.orbax-checkpoint-tmp*`` while saving and renames it when complete).
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        return []
+    return sorted(
+        int(name)
+        for name in os.listdir(directory)
+        if name.isdigit() and os.path.isdir(os.path.join(directory, name))
+    )
+
+
+def is_damage(err: BaseException) -> bool:
+    """True if ``err`` (from orbax/tensorstore/json) says a checkpoint's files are damaged."""
+    text = f"{type(err).__name__}: {err}"
+    return isinstance(err, json.JSONDecodeError | CheckpointError) or any(
+        marker in text for marker in _DAMAGE_MARKERS
+    )
+
+
+def _short(err: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def path_str(path: Sequence[Any]) -> str:
@@ -168,6 +230,74 @@ class Checkpoints:
     def all_steps(self) -> list[int]:
         return sorted(self.manager.all_steps())
 
+    def step_path(self, step: int) -> str:
+        return os.path.join(self.directory, str(step))
+
+    def verify(self, step: int) -> None:
+        """Check the small files of checkpoint ``step`` (metadata JSON) before orbax reads it.
+
+        Raises:
+          CheckpointError: a metadata file is missing, empty or not JSON (names the file).
+        """
+        for name in ("meta/metadata", "state/_METADATA"):
+            path = os.path.join(self.step_path(step), name)
+            if not os.path.isfile(path):
+                raise CheckpointError(f"{path}: missing; the checkpoint is incomplete")
+            size = os.path.getsize(path)
+            if size == 0:
+                raise CheckpointError(
+                    f"{path}: empty checkpoint metadata file (0 bytes); the checkpoint is damaged"
+                )
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    json.load(fh)
+            except (ValueError, UnicodeDecodeError) as err:
+                raise CheckpointError(
+                    f"{path}: checkpoint metadata is not valid JSON ({size} bytes; "
+                    f"{_short(err, 80)}); the checkpoint is damaged"
+                ) from None
+
+    def first_intact(
+        self, steps: Sequence[int], load: Callable[[int], Any], *, set_aside: str | None = None
+    ) -> tuple[int, Any]:
+        """``(step, load(step))`` for the first step of ``steps`` whose checkpoint reads.
+
+        A damaged checkpoint (:meth:`verify`, or an orbax/tensorstore error that
+        :func:`is_damage` recognises) is skipped with a one-line warning naming it; with
+        ``set_aside`` (a directory) it is moved there so that training can write that step
+        again. Other errors (e.g. a checkpoint of another model) propagate.
+
+        Raises:
+          CheckpointError: no step reads (names the damaged ones) or ``steps`` is empty.
+        """
+        damaged = []
+        for step in steps:
+            try:
+                self.verify(step)
+                return step, load(step)
+            except Exception as err:
+                if not is_damage(err):
+                    raise
+                damaged.append(step)
+                path = self.step_path(step)
+                text = (
+                    str(err)
+                    if isinstance(err, CheckpointError)
+                    else (f"checkpoint {path}: unreadable ({_short(err)})")
+                )
+                if set_aside is not None:
+                    os.makedirs(set_aside, exist_ok=True)
+                    target = os.path.join(set_aside, f"{step}-{int(time.time())}")
+                    os.replace(path, target)
+                    self.manager.reload()
+                    text += f"; moved to {target}"
+                _log.warning("%s; falling back to the previous checkpoint", text)
+        which = f"damaged: steps {damaged}" if damaged else "none finished"
+        raise CheckpointError(
+            f"{self.directory}: no intact checkpoint ({which}); start a new --run-dir or "
+            "restore the checkpoints from a backup"
+        )
+
     # -- save ----------------------------------------------------------------------------------
     def check_space(self, step: int, state: Mapping[str, Any]) -> None:
         """Refuse a save that would not fit the free disk space (before any byte is written).
@@ -221,8 +351,15 @@ class Checkpoints:
     # -- restore -------------------------------------------------------------------------------
     def saved_shapes(self, step: int) -> dict[str, tuple[tuple[int, ...], Any]]:
         """``{dotted path: (shape, dtype)}`` of every array in the saved state."""
-        md = self.manager.item_metadata(step)["state"]
+        try:
+            md = self.manager.item_metadata(step)["state"]
+        except Exception as err:
+            raise CheckpointError(
+                f"checkpoint {self.step_path(step)}: unreadable metadata ({_short(err)})"
+            ) from None
         tree = getattr(md, "tree", md)
+        if tree is None:
+            raise CheckpointError(f"checkpoint {self.step_path(step)}: no state metadata")
         return {k: (tuple(v.shape), v.dtype) for k, v in flatten(tree).items()}
 
     def check_compatible(self, step: int, template: Mapping[str, Any], *, section: str) -> None:
@@ -261,7 +398,12 @@ class Checkpoints:
         (a pytree of ``jax.ShapeDtypeStruct``); None restores every array onto the local default
         device, from the saved metadata."""
         if abstract_state is None:
-            md = self.manager.item_metadata(step)["state"]
+            try:
+                md = self.manager.item_metadata(step)["state"]
+            except Exception as err:
+                raise CheckpointError(
+                    f"checkpoint {self.step_path(step)}: unreadable metadata ({_short(err)})"
+                ) from None
             tree = getattr(md, "tree", md)
             device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
             abstract_state = jax.tree_util.tree_map(
@@ -269,10 +411,17 @@ class Checkpoints:
                 tree,
                 is_leaf=_is_array_meta,
             )
-        out = self.manager.restore(
-            int(step),
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
-            ),
-        )
+        try:
+            out = self.manager.restore(
+                int(step),
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
+                ),
+            )
+        except Exception as err:
+            if is_damage(err):
+                raise CheckpointError(
+                    f"checkpoint {self.step_path(step)}: unreadable ({_short(err)})"
+                ) from None
+            raise
         return out["state"], dict(out["meta"])

@@ -29,7 +29,7 @@ import numpy as np
 from flax import nnx
 
 from sciml import interrupt
-from sciml.train.checkpoint import Checkpoints
+from sciml.train.checkpoint import Checkpoints, is_damage
 from sciml.train.config import TrainConfig, dump_config
 from sciml.train.lock import hold_run_dir
 from sciml.train.mesh import batch_partition_specs, batch_shardings, make_mesh, replicated
@@ -199,20 +199,31 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
         )
         latest = ckpt.latest_step()
         if latest is not None:
-            ckpt.check_compatible(latest, nnx.to_pure_dict(params), section="params")
-            ckpt.check_compatible(latest, nnx.to_pure_dict(rest), section="rest")
             template = checkpoint_tree(params, rest, rngs, opt_state)
             abstract = jax.tree.map(
                 lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl), template
             )
-            try:
-                state, meta = ckpt.restore(latest, abstract)
-            except (ValueError, KeyError, TypeError) as err:
-                raise ValueError(
-                    f"checkpoint {ckpt.directory}/{latest}: cannot restore onto this model and "
-                    f"optimiser ({' '.join(str(err).split())[:300]}); resume with the run's "
-                    "config.yaml or start a new --run-dir"
-                ) from None
+
+            def load(step: int) -> tuple[dict[str, Any], dict[str, Any]]:
+                ckpt.check_compatible(step, nnx.to_pure_dict(params), section="params")
+                ckpt.check_compatible(step, nnx.to_pure_dict(rest), section="rest")
+                try:
+                    return ckpt.restore(step, abstract)
+                except (ValueError, KeyError, TypeError) as err:
+                    if is_damage(err):
+                        raise
+                    raise ValueError(
+                        f"checkpoint {ckpt.directory}/{step}: cannot restore onto this model and "
+                        f"optimiser ({' '.join(str(err).split())[:300]}); resume with the run's "
+                        "config.yaml or start a new --run-dir"
+                    ) from None
+
+            # A damaged newest checkpoint (disk fault, a copy cut short) is set aside with a
+            # warning and the run resumes from the newest intact one.
+            set_aside = os.path.join(run_dir, "damaged_checkpoints") if is_main else None
+            latest, (state, meta) = ckpt.first_intact(
+                sorted(ckpt.all_steps(), reverse=True), load, set_aside=set_aside
+            )
             nnx.replace_by_pure_dict(params, state["params"])
             nnx.replace_by_pure_dict(rest, state["rest"])
             if jax.tree.leaves(rngs):
