@@ -289,6 +289,7 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
     # ---- the loop ----
     loader_iter = prefetch_to_mesh(loader, shardings)
     pending: tuple[int, dict[str, jax.Array]] | None = None
+    best_loss: list = [None, None]  # lowest training loss so far and its step
     last_log = (start_step, time.perf_counter())
     step = start_step
 
@@ -300,7 +301,14 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
         s, m = pending
         pending = None
         loss = float(host_value(m["loss"]))
-        if not np.isfinite(loss):
+        factor = cfg.divergence_factor
+        grown = (
+            factor is not None
+            and best_loss[0] is not None
+            and best_loss[0] > 0
+            and loss > factor * best_loss[0]
+        )
+        if not np.isfinite(loss) or grown:
             where = "no checkpoint was written"
             if ckpt is not None:
                 ckpt.wait()
@@ -308,10 +316,20 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
                 if good is not None:
                     where = f"the last good checkpoint is step {good} in {ckpt.directory}"
             logger.close()
+            if grown:
+                what = (
+                    f"loss {loss:.4g} at step {s} is {loss / best_loss[0]:.3g} times its best "
+                    f"{best_loss[0]:.4g} (step {best_loss[1]}), above divergence_factor={factor:g}"
+                )
+                fix = "or raise divergence_factor"
+            else:
+                what, fix = f"loss is {loss} at step {s}", "or check the data for NaN"
             raise DivergenceError(
-                f"training diverged: loss is {loss} at step {s}; {where}; lower "
-                "optim.learning_rate, set optim.clip_norm, or check the data for NaN"
+                f"training diverged: {what}; {where}; lower optim.learning_rate, set "
+                f"optim.clip_norm, {fix}"
             )
+        if best_loss[0] is None or loss < best_loss[0]:
+            best_loss[0], best_loss[1] = loss, s
         logger.progress(s, loss)
         if s % cfg.log_every and s != cfg.steps:
             return []
