@@ -31,6 +31,7 @@ This module imports no JAX at import time: :func:`load_stepper` works in process
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -41,7 +42,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sciml.atomic import atomic_path
+from sciml.atomic import write_bytes
 from sciml.errors import DataFileError
 from sciml.stepper import numpy_eval
 
@@ -147,6 +148,11 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
     from sciml.nn import Tendency
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{path}: is a directory; --overwrite replaces a file, never a directory: give a file "
+            f"path such as {path / 'stepper.h5'}"
+        )
     if path.exists() and not overwrite:
         raise FileExistsError(
             f"{path}: output exists; pass overwrite=True (CLI: --overwrite) or choose another --out"
@@ -173,7 +179,10 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
     meta = dict(stepper.metadata())
     meta["architecture"] = arch
     meta["sciml_version"] = __version__
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    # Built in memory, then written in one atomic write: an HDF5 library that meets a full
+    # disk is left in a state that crashes the interpreter; a plain write fails cleanly.
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["metadata"] = json.dumps(meta, sort_keys=True)
@@ -186,6 +195,7 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
             grp.create_dataset("kernel", data=np.asarray(c.conv.kernel[...], np.float32))
             if c.conv.bias is not None:
                 grp.create_dataset("bias", data=np.asarray(c.conv.bias[...], np.float32))
+    write_bytes(path, buffer.getvalue())
     return path
 
 
