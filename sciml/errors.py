@@ -11,7 +11,10 @@ what happened, and what to do. Imports nothing heavy: the NumPy-only stepper loa
 from __future__ import annotations
 
 import errno
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 __all__ = [
     "CheckpointError",
@@ -20,6 +23,7 @@ __all__ = [
     "RunDirLockedError",
     "SciMLError",
     "describe_fault",
+    "reading",
 ]
 
 
@@ -116,3 +120,45 @@ def describe_fault(
             path = path or where or "(unnamed file)"
             return f"{path}: {what}; {fix}"
     return None
+
+
+# Operating-system faults that are not damage of the file: reported as they are.
+_OS_FAULTS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.EIO, errno.EMFILE}
+
+
+@contextmanager
+def reading(path: str | os.PathLike, *, what: str = "file") -> Iterator[None]:
+    """Turn any error raised while reading ``path`` into one :class:`DataFileError` line.
+
+    HDF5, h5py, netCDF and JSON raise many types on damaged bytes (OSError without errno,
+    RuntimeError, KeyError, TypeError, UnicodeDecodeError, struct errors...). Inside this block
+    they all become a ``DataFileError`` naming the file; sciml's own ``ValueError`` messages
+    (which name the file) keep their text. Operating-system faults (missing file, permission,
+    I/O error) and interrupts pass through unchanged.
+    """
+    name = os.fspath(path)
+    try:
+        yield
+    except DataFileError:
+        raise
+    except OSError as err:
+        if isinstance(err.errno, int) and err.errno in _OS_FAULTS:
+            raise
+        raise _damaged(name, what, err) from None
+    except MemoryError as err:
+        raise _damaged(name, what, err) from None
+    except ValueError as err:
+        if name in str(err) or os.path.basename(name) in str(err):
+            raise DataFileError(" ".join(str(err).split())) from None
+        raise _damaged(name, what, err) from None
+    except Exception as err:
+        raise _damaged(name, what, err) from None
+
+
+def _damaged(name: str, what: str, err: BaseException) -> DataFileError:
+    text = " ".join(str(err).split())
+    text = text if len(text) <= 200 else text[:197] + "..."
+    return DataFileError(
+        f"{name}: unreadable {what} ({type(err).__name__}: {text}); the file is damaged or not "
+        f"a {what}: re-download or regenerate it"
+    )

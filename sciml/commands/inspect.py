@@ -247,8 +247,14 @@ def _describe(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sciml.errors import reading
+
     try:
-        _describe(args)
+        if os.path.isdir(args.path):
+            _describe(args)
+        else:
+            with reading(args.path, what="HDF5/netCDF file"):
+                _describe(args)
     except BrokenPipeError:  # `sciml inspect big.nc | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
