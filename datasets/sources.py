@@ -34,7 +34,8 @@ Spec = dict[str, tuple[tuple[int, ...], np.dtype]]
 
 
 def check_finite_sample(array: np.ndarray, *, where: str, index: int) -> None:
-    """Raise a one-line ``ValueError`` if ``array`` holds NaN or Inf.
+    """Raise a one-line :class:`~sciml.errors.DataFileError` (a ``ValueError``) if ``array``
+    holds NaN or Inf.
 
     ``where`` names the file and variable (e.g. ``"data.h5 variable 'u'"``), ``index`` the sample.
     """
@@ -45,7 +46,7 @@ def check_finite_sample(array: np.ndarray, *, where: str, index: int) -> None:
         return
     n_nan = int(np.isnan(array).sum())
     n_inf = int(array.size - finite.sum()) - n_nan
-    raise ValueError(
+    raise DataFileError(
         f"{where}, sample {index}: expected finite values, found {n_nan} NaN and {n_inf} Inf "
         f"of {array.size}; clean or drop that sample (or pass check_finite=False to skip the check)"
     )
@@ -321,7 +322,7 @@ class H5Source:
             for key, name in self.fields.items():
                 try:
                     out[key] = np.asarray(datasets[name][i])
-                except (OSError, RuntimeError) as err:  # h5py: a chunk fails to decode
+                except Exception as err:  # h5py/HDF5: a chunk fails to decode
                     raise unreadable_sample(f"{self.path} variable '{name}'", i, err) from None
         if self.check_finite:
             for key, name in self.fields.items():

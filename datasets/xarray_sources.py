@@ -24,7 +24,7 @@ from sciml.datasets.sources import (
     unreadable_sample,
 )
 
-from sciml.errors import DataFileError
+from sciml.errors import DataFileError, reading
 
 __all__ = ["XarraySource", "check_variables", "common_dims", "open_xarray_lazily"]
 
@@ -149,17 +149,18 @@ class XarraySource:
     ):
         owner = "XarraySource"
         self._handle, ds, self.name = open_xarray_lazily(path_or_dataset, engine, owner)
-        self.variables = check_variables(ds, variables, self.name, owner)
-        if isinstance(sample_dims, str):
-            sample_dims = (sample_dims,)
-        self.sample_dims = tuple(str(d) for d in sample_dims)
-        self.spatial_dims = common_dims(ds, self.variables, self.sample_dims, self.name, owner)
-        self._counts = tuple(int(ds.sizes[d]) for d in self.sample_dims)
-        self._length = int(np.prod(self._counts))
-        self.key = str(key)
-        self.check_finite = bool(check_finite)
-        shape = (*(int(ds.sizes[d]) for d in self.spatial_dims), len(self.variables))
-        self._spec: Spec = {self.key: (shape, np.dtype(np.float32))}
+        with reading(self.name, what="data file"):
+            self.variables = check_variables(ds, variables, self.name, owner)
+            if isinstance(sample_dims, str):
+                sample_dims = (sample_dims,)
+            self.sample_dims = tuple(str(d) for d in sample_dims)
+            self.spatial_dims = common_dims(ds, self.variables, self.sample_dims, self.name, owner)
+            self._counts = tuple(int(ds.sizes[d]) for d in self.sample_dims)
+            self._length = int(np.prod(self._counts))
+            self.key = str(key)
+            self.check_finite = bool(check_finite)
+            shape = (*(int(ds.sizes[d]) for d in self.spatial_dims), len(self.variables))
+            self._spec: Spec = {self.key: (shape, np.dtype(np.float32))}
 
     def __len__(self) -> int:
         return self._length
@@ -179,7 +180,7 @@ class XarraySource:
                 try:
                     da = ds[v].isel(where).transpose(*self.spatial_dims)
                     channels.append(np.asarray(da.values, dtype=np.float32))
-                except (OSError, RuntimeError) as err:  # h5py: a chunk fails to decode
+                except Exception as err:  # h5py/HDF5: a chunk fails to decode
                     raise unreadable_sample(f"{self.name} variable '{v}'", i, err) from None
         if self.check_finite:
             for v, c in zip(self.variables, channels):

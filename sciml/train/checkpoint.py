@@ -96,7 +96,7 @@ def finished_steps(directory: str | os.PathLike) -> list[int]:
 def is_damage(err: BaseException) -> bool:
     """True if ``err`` (from orbax/tensorstore/json) says a checkpoint's files are damaged."""
     text = f"{type(err).__name__}: {err}"
-    return isinstance(err, json.JSONDecodeError | CheckpointError) or any(
+    return isinstance(err, json.JSONDecodeError | UnicodeError | CheckpointError) or any(
         marker in text for marker in _DAMAGE_MARKERS
     )
 
