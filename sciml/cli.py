@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False))
     from sciml import interrupt
 
-    interrupt.install()
     try:
-        return int(module.run(args) or 0)
+        with interrupt.handling():
+            return int(module.run(args) or 0)
     except KeyboardInterrupt as err:
         if debug:
             raise
