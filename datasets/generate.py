@@ -70,7 +70,7 @@ def check_resources(
     by 15-25%); a run that still runs out of disk stops cleanly at the write that does not fit.
     """
     directory = os.path.dirname(os.path.abspath(os.fspath(path)))
-    if os.path.isdir(directory):
+    if os.path.isdir(directory) and os.access(directory, os.W_OK):
         free = shutil.disk_usage(directory).free
         needed = file_bytes // 4 if compressed else file_bytes
         if needed > free:

@@ -126,7 +126,10 @@ class TrajectoryWriter:
         )
         # A POSIX record lock on the temporary marks it as in use (HDF5 uses flock, which does
         # not interact): a later run removes only temporaries whose writer is gone.
-        self._lock_fd = os.open(self._tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            self._lock_fd = os.open(self._tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as err:  # name the user's file, not the temporary one
+            raise type(err)(err.errno, err.strerror, self.path) from None
         fcntl.lockf(self._lock_fd, fcntl.LOCK_EX)
         self._closed = False
         try:

@@ -76,8 +76,8 @@ def ensure_free_space(
     from sciml.errors import InsufficientSpaceError
 
     directory = Path(path).parent
-    if not directory.is_dir():
-        return  # the write itself reports the missing directory
+    if not directory.is_dir() or not os.access(directory, os.W_OK):
+        return  # the write itself reports the missing or read-only directory
     free = shutil.disk_usage(directory).free
     if free < nbytes + headroom:
         raise InsufficientSpaceError(

@@ -42,7 +42,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sciml.atomic import write_bytes
+from sciml.atomic import ensure_free_space, write_bytes
 from sciml.errors import DataFileError
 from sciml.stepper import numpy_eval
 
@@ -195,7 +195,9 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
             grp.create_dataset("kernel", data=np.asarray(c.conv.kernel[...], np.float32))
             if c.conv.bias is not None:
                 grp.create_dataset("bias", data=np.asarray(c.conv.bias[...], np.float32))
-    write_bytes(path, buffer.getvalue())
+    data = buffer.getvalue()
+    ensure_free_space(path, len(data))
+    write_bytes(path, data)
     return path
 
 
