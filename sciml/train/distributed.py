@@ -16,12 +16,14 @@ import jax
 _PORT_BASE = 65535 - 2**12 + 1
 
 
-def _port(job_id: str) -> str:
+def _port(job_id: str, *, divide: int = 1) -> str:
+    """``JAX_COORDINATOR_PORT``, else the port JAX derives from the job id (Open MPI job ids are
+    multiples of 2**12, so JAX divides them first)."""
     override = os.environ.get("JAX_COORDINATOR_PORT")
     if override:
         return override
     digits = re.sub(r"\D", "", job_id.split(".")[0]) or "0"
-    return str(int(digits) % 2**12 + _PORT_BASE)
+    return str(int(digits) // divide % 2**12 + _PORT_BASE)
 
 
 def _first_host(node_list: str) -> str:
@@ -67,7 +69,7 @@ def cluster_environment() -> dict[str, Any] | None:
         coordinator = None
         if match:
             host = next(g for g in match.groups() if g is not None)
-            coordinator = f"{host}:{_port(uri)}"
+            coordinator = f"{host}:{_port(uri, divide=2**12)}"
         return {
             "source": "Open MPI",
             "coordinator": coordinator,
