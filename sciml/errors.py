@@ -139,7 +139,7 @@ def reading(path: str | os.PathLike, *, what: str = "file") -> Iterator[None]:
     name = os.fspath(path)
     try:
         yield
-    except DataFileError:
+    except (DataFileError, FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except OSError as err:
         if isinstance(err.errno, int) and err.errno in _OS_FAULTS:

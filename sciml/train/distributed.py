@@ -143,7 +143,7 @@ def initialize(
         )
     if not 0 <= process_id < num_processes:
         raise ValueError(
-            f"distributed ({source}): process id expected 0..{num_processes - 1}, found "
+            f"distributed ({source}): --process-id expected 0..{num_processes - 1}, found "
             f"{process_id}"
         )
     if num_processes == 1:
