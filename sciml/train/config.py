@@ -137,7 +137,8 @@ class TrainConfig(_Section):
       seed: one integer seeds model initialisation, data order and per-step keys.
       compute_dtype: ``float32`` or ``bfloat16`` (parameters stay float32).
       divergence_factor: stop when the training loss exceeds its best so far by this factor
-        (NaN/Inf always stops the run); ``null`` checks for NaN/Inf only.
+        and the loss the run started from (NaN/Inf always stops the run); ``null`` checks for
+        NaN/Inf only.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)

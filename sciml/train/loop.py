@@ -289,7 +289,7 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
     # ---- the loop ----
     loader_iter = prefetch_to_mesh(loader, shardings)
     pending: tuple[int, dict[str, jax.Array]] | None = None
-    best_loss: list = [None, None]  # lowest training loss so far and its step
+    best_loss: list = [None, None, None]  # lowest training loss so far, its step, first loss
     last_log = (start_step, time.perf_counter())
     step = start_step
 
@@ -302,11 +302,14 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
         pending = None
         loss = float(host_value(m["loss"]))
         factor = cfg.divergence_factor
+        # Diverging, not a spike: far above the best loss AND above the loss the run started
+        # from (a spike from 1e-8 to 1e-4 late in a good run is not a divergence).
         grown = (
             factor is not None
             and best_loss[0] is not None
             and best_loss[0] > 0
             and loss > factor * best_loss[0]
+            and loss > best_loss[2]
         )
         if not np.isfinite(loss) or grown:
             where = "no checkpoint was written"
@@ -328,6 +331,8 @@ def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResu
                 f"training diverged: {what}; {where}; lower optim.learning_rate, set "
                 f"optim.clip_norm, {fix}"
             )
+        if best_loss[0] is None:
+            best_loss[2] = loss
         if best_loss[0] is None or loss < best_loss[0]:
             best_loss[0], best_loss[1] = loss, s
         logger.progress(s, loss)
