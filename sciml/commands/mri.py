@@ -10,9 +10,9 @@ MSE, NMSE, PSNR and SSIM, computed as the reference fastMRI evaluation).
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 from pathlib import Path
+
+from sciml.mri.masks import FASTMRI_ACCELERATIONS, FASTMRI_CENTER_FRACTIONS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Write synthetic fastMRI-format volumes: Shepp-Logan and random-ellipse "
         "phantoms with smooth textures and phase, smooth coil maps, k-space by the centred "
         "orthonormal FFT, targets cropped to the recon size, the ISMRMRD XML header and the "
-        "file attributes. Deterministic from --seed; volume i depends only on (seed, i).",
+        "file attributes. Deterministic from --seed; volume i depends only on (seed, i, split), and a "
+        "training split never repeats a validation volume.",
     )
     s.add_argument("--out", required=True, type=Path, help="output directory")
     s.add_argument("--volumes", type=int, default=4, help="number of volumes (files)")
@@ -61,8 +62,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="test-split mask kind (default: random for knee, equispaced_fraction for brain)",
     )
-    s.add_argument("--acceleration", type=float, default=4, help="test-split acceleration")
-    s.add_argument("--center-fraction", type=float, default=0.08, help="test-split centre fraction")
+    s.add_argument(
+        "--acceleration",
+        type=float,
+        default=FASTMRI_ACCELERATIONS[0],
+        help="test-split acceleration",
+    )
+    s.add_argument(
+        "--center-fraction",
+        type=float,
+        default=FASTMRI_CENTER_FRACTIONS[0],
+        help="test-split centre fraction",
+    )
     s.add_argument("--padding", type=int, default=0, help="un-acquired columns on each side")
     s.add_argument("--noise", type=float, default=0.0, help="k-space noise std (relative)")
     s.add_argument("--overwrite", action="store_true", help="replace existing files")
@@ -130,8 +141,9 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 
 def _reconstruct(args: argparse.Namespace) -> int:
-    module = importlib.import_module("sciml.mri.reconstruct")
-    result = module.reconstruct_directory(
+    from sciml.mri.reconstruct import reconstruct_directory
+
+    written = reconstruct_directory(
         args.run,
         args.data,
         args.out,
@@ -139,16 +151,12 @@ def _reconstruct(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         overwrite=args.overwrite,
     )
-    if result is not None:
-        count = len(result) if hasattr(result, "__len__") else result
-        print(f"wrote {count} reconstructions to {args.out}")
-    else:
-        print(f"wrote reconstructions to {args.out}")
+    print(f"wrote {len(written)} reconstructions to {args.out}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from sciml.mri.evaluate import evaluate_directories, format_metrics
+    from sciml.mri.evaluate import evaluate_directories, format_metrics, save_results
 
     result = evaluate_directories(
         args.target,
@@ -159,11 +167,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     print(f"{result['count']} volumes: {format_metrics(result)}")
     if args.json is not None:
-        tmp = args.json.with_name(f".{args.json.name}.tmp")
-        # Standard JSON: the undefined spread of a single volume is written as null.
-        std = {k: (None if v != v else v) for k, v in result["std"].items()}
-        tmp.write_text(json.dumps({**result, "std": std}, indent=2))
-        tmp.replace(args.json)
+        save_results(args.json, result)
     return 0
 
 

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sciml.choices import check_choice
 from sciml.mri.masks import MaskFunc, seed_from_name
 
 CHALLENGES = ("singlecoil", "multicoil")
@@ -203,9 +204,7 @@ _unet_input_jit = jax.jit(_unet_input, static_argnums=(1, 2))
 
 
 def _check_challenge(challenge: str) -> str:
-    if challenge not in CHALLENGES:
-        raise ValueError(f"challenge: expected one of {', '.join(CHALLENGES)}, found {challenge!r}")
-    return challenge
+    return check_choice(challenge, CHALLENGES, name="challenge")
 
 
 def _check_kspace(kspace: np.ndarray, multicoil: bool, fname: str) -> None:
