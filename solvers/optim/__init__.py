@@ -21,7 +21,9 @@ from sciml.solvers.optim.lasso import soft_threshold as soft_threshold
 from sciml.solvers.optim.operators import LIPSCHITZ_MARGIN as LIPSCHITZ_MARGIN
 from sciml.solvers.optim.operators import LinearOperator as LinearOperator
 from sciml.solvers.optim.operators import check_adjoint as check_adjoint
+from sciml.solvers.optim.operators import conv_analysis as conv_analysis
 from sciml.solvers.optim.operators import conv_dictionary_operator as conv_dictionary_operator
+from sciml.solvers.optim.operators import conv_synthesis as conv_synthesis
 from sciml.solvers.optim.operators import linear_operator as linear_operator
 from sciml.solvers.optim.operators import matrix_operator as matrix_operator
 from sciml.solvers.optim.operators import power_iteration as power_iteration
@@ -33,6 +35,9 @@ from sciml.solvers.optim.sense import sens_reduce as sens_reduce
 from sciml.solvers.optim.sense import sense_adjoint as sense_adjoint
 from sciml.solvers.optim.sense import sense_forward as sense_forward
 from sciml.solvers.optim.sense import sense_operator as sense_operator
+from sciml.solvers.optim.sparse_coding import check_unit_atoms as check_unit_atoms
+from sciml.solvers.optim.sparse_coding import coordinate_descent as coordinate_descent
+from sciml.solvers.optim.sparse_coding import learn_dictionary as learn_dictionary
 from sciml.solvers.optim.tv import TVResult as TVResult
 from sciml.solvers.optim.tv import divergence as divergence
 from sciml.solvers.optim.tv import gradient as gradient
@@ -52,7 +57,11 @@ __all__ = [
     "LinearOperator",
     "TVResult",
     "check_adjoint",
+    "check_unit_atoms",
+    "conv_analysis",
     "conv_dictionary_operator",
+    "conv_synthesis",
+    "coordinate_descent",
     "daubechies",
     "detail_weights",
     "divergence",
@@ -65,6 +74,7 @@ __all__ = [
     "kkt_violation",
     "l1_norm",
     "lasso_objective",
+    "learn_dictionary",
     "linear_operator",
     "matrix_operator",
     "power_iteration",

@@ -157,11 +157,15 @@ def _conv(kernels: jax.Array, x: jax.Array) -> jax.Array:
     return out.reshape((*batch, *out.shape[1:]))
 
 
-def _conv_dict_forward(kernels: jax.Array, z: jax.Array) -> jax.Array:
+def conv_synthesis(kernels: jax.Array, z: jax.Array) -> jax.Array:
+    """``sum_k d_k * z_k``: codes ``(..., H, W, m)`` and kernels ``(kh, kw, m)`` -> images
+    ``(..., H, W, 1)`` (periodic convolution)."""
     return _conv(kernels[:, :, :, None], z)  # (kh, kw, m, 1): sum_k d_k * z_k
 
 
-def _conv_dict_adjoint(kernels: jax.Array, y: jax.Array) -> jax.Array:
+def conv_analysis(kernels: jax.Array, y: jax.Array) -> jax.Array:
+    """The adjoint of :func:`conv_synthesis`: images ``(..., H, W, 1)`` -> ``(..., H, W, m)``,
+    the periodic correlation with each (conjugated) kernel."""
     # The adjoint of periodic convolution is periodic correlation: convolve with the flipped
     # kernel. For even kernel sizes _wrap_pad's padding is asymmetric, (k//2, k//2 - 1), and
     # the flipped kernel's output lands one sample late; roll it back.
@@ -194,8 +198,8 @@ def conv_dictionary_operator(kernels: Any, image_shape: Sequence[int]) -> Linear
             f"kernels: expected kernels no larger than the image {(H, W)}, found {(kh, kw)}"
         )
     return LinearOperator(
-        Partial(_conv_dict_forward, kernels),
-        Partial(_conv_dict_adjoint, kernels),
+        Partial(conv_synthesis, kernels),
+        Partial(conv_analysis, kernels),
         (H, W, m),
         (H, W, 1),
         dtype=kernels.dtype,
