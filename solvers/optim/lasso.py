@@ -62,11 +62,13 @@ class LassoResult(NamedTuple):
       x: the solution, ``(*batch, *op.in_shape)``.
       objective: ``F(x_k)`` after each iteration ``k = 1..iters`` (``(iters,)``), or None.
       lipschitz: the final ``L`` (grows under backtracking).
+      trace: ``monitor(x_k)`` after each iteration (``(iters, ...)``), or None.
     """
 
     x: jax.Array
     objective: jax.Array | None
     lipschitz: jax.Array
+    trace: jax.Array | None = None
 
 
 def lasso_objective(
@@ -134,6 +136,7 @@ def _solve(
     x0: jax.Array,
     prox: Partial,
     penalty: Partial,
+    monitor: Partial | None,
     *,
     iters: int,
     accelerate: bool,
@@ -175,11 +178,14 @@ def _solve(
             t_next, v = t, x
         x_new, L = step(v, L)
         obj = (f(x_new)[0] + penalty(x_new, lam)) if track else None
-        return (x_new, x, t_next, L), obj
+        seen = monitor(x_new) if monitor is not None else None
+        return (x_new, x, t_next, L), (obj, seen)
 
     one = jnp.ones((), jnp.real(x0).dtype)
-    (x, _, _, L), objective = jax.lax.scan(body, (x0, x0, one, lipschitz * one), None, iters)
-    return LassoResult(x, objective, L)
+    (x, _, _, L), (objective, trace) = jax.lax.scan(
+        body, (x0, x0, one, lipschitz * one), None, iters
+    )
+    return LassoResult(x, objective, L, trace)
 
 
 _solve_jit = jax.jit(
@@ -188,7 +194,22 @@ _solve_jit = jax.jit(
 
 
 def _run(
-    op, y, lam, *, lipschitz, iters, x0, backtracking, eta, prox, penalty, track, key, where, fast
+    op,
+    y,
+    lam,
+    *,
+    lipschitz,
+    iters,
+    x0,
+    backtracking,
+    eta,
+    prox,
+    penalty,
+    track,
+    key,
+    where,
+    fast,
+    monitor=None,
 ) -> LassoResult:
     _check_inputs(op, y, lam, lipschitz, where)
     if iters < 0:
@@ -216,6 +237,7 @@ def _run(
         jnp.asarray(x0, dtype),
         prox,
         penalty,
+        None if monitor is None else _partial(monitor),
         iters=int(iters),
         accelerate=fast,
         backtracking=bool(backtracking),
@@ -241,6 +263,7 @@ def ista(
     prox: Any = None,
     penalty: Any = None,
     track: bool = False,
+    monitor: Any = None,
     key: jax.Array | None = None,
 ) -> LassoResult:
     """ISTA: ``iters`` proximal-gradient steps on ``0.5 ||A x - y||^2 + lam R(x)``.
@@ -257,6 +280,8 @@ def ista(
       prox: ``prox(v, t)``, the proximal map of ``t * R`` (default :func:`soft_threshold`).
       penalty: ``penalty(x, lam) = lam R(x)`` (default :func:`l1_norm`), only for ``track``.
       track: also return ``F(x_k)`` for every iteration.
+      monitor: ``monitor(x) -> array``, recorded after every iteration in ``trace`` (e.g. the
+        distance to a known solution); a ``jax.tree_util.Partial`` to reuse compilations.
       key: PRNG key of the power iteration's start vector.
 
     Returns:
@@ -274,6 +299,7 @@ def ista(
         prox=prox,
         penalty=penalty,
         track=track,
+        monitor=monitor,
         key=key,
         where="ista",
         fast=False,
@@ -293,6 +319,7 @@ def fista(
     prox: Any = None,
     penalty: Any = None,
     track: bool = False,
+    monitor: Any = None,
     key: jax.Array | None = None,
 ) -> LassoResult:
     """FISTA (Beck and Teboulle 2009): ISTA's step at an extrapolated point; same arguments as
@@ -309,6 +336,7 @@ def fista(
         prox=prox,
         penalty=penalty,
         track=track,
+        monitor=monitor,
         key=key,
         where="fista",
         fast=True,

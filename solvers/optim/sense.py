@@ -93,8 +93,9 @@ def sense_operator(mask: Any, maps: Any = None, *, shape: tuple[int, int] | None
 
     Args:
       mask: ``(W,)`` sampling mask of the phase-encode columns (nonzero = sampled).
-      maps: complex coil sensitivities ``(coils, H, W)``; None for single-coil data (one coil of
-        sensitivity 1; then ``shape = (H, W)`` is required).
+      maps: complex coil sensitivities ``(coils, H, W)``, or ``(*batch, coils, H, W)`` for one set
+        of maps per slice (then images carry the same batch axes); None for single-coil data
+        (one coil of sensitivity 1; then ``shape = (H, W)`` is required).
       shape: ``(H, W)`` when ``maps`` is None.
 
     Returns:
@@ -109,11 +110,12 @@ def sense_operator(mask: Any, maps: Any = None, *, shape: tuple[int, int] | None
             )
         maps = jnp.ones((1, *shape), jnp.complex64)
     maps = _require_complex(maps, "sense_operator maps")
-    if maps.ndim != 3:
+    if maps.ndim < 3:
         raise ValueError(
-            f"sense_operator: maps: expected complex (coils, H, W), found shape {tuple(maps.shape)}"
+            f"sense_operator: maps: expected complex (..., coils, H, W), found shape "
+            f"{tuple(maps.shape)}"
         )
-    C, H, W = maps.shape
+    C, H, W = maps.shape[-3:]
     if mask.shape != (W,):
         raise ValueError(
             f"sense_operator: mask: expected shape ({W},) (the phase-encode axis of the maps "
