@@ -43,7 +43,7 @@ from sciml.solvers.optim.wavelets import max_levels
 
 CS_METHODS = ("tv", "l1-wavelet")
 # Dimensionless weights searched by tune_weight (relative to the zero-filled image's peak).
-DEFAULT_WEIGHTS = {
+DEFAULT_WEIGHTS = {"tv": (1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "l1-wavelet": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)}
     "tv": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
     "l1-wavelet": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
 }

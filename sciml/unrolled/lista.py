@@ -50,6 +50,20 @@ def _check_steps(num_steps: int, groups: int, where: str) -> None:
         )
 
 
+def _check_weights(We: Any, S: Any, theta: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    We, S = np.asarray(We, np.float64), np.asarray(S, np.float64)
+    if We.ndim != 2:
+        raise ValueError(f"LISTA weights: We: expected (m, n), found shape {We.shape}")
+    m = We.shape[0]
+    if S.shape != (m, m):
+        raise ValueError(
+            f"LISTA weights: S: expected a square ({m}, {m}) matrix (m = We.shape[0] atoms), "
+            f"found shape {S.shape}; S maps codes to codes"
+        )
+    theta = np.broadcast_to(np.asarray(theta, np.float64), (m,))
+    return We, S, theta
+
+
 class LISTA(nnx.Module):
     """Learned ISTA with ``num_steps`` unrolled steps, initialised as ISTA on ``dictionary``.
 
@@ -59,6 +73,8 @@ class LISTA(nnx.Module):
       num_steps: ``K``, the network depth.
       groups: number of distinct ``S`` matrices (a divisor of ``K``; 1 = tied as in the paper).
       per_step_thresholds: a threshold vector per step instead of one shared.
+      weights: ``(We, S, theta)`` to start from instead of ISTA on ``dictionary``
+        (see :meth:`from_weights`).
       rngs: unused (the initialisation is deterministic); accepted for the registry.
 
     Shapes:
@@ -68,25 +84,35 @@ class LISTA(nnx.Module):
     def __init__(
         self,
         dictionary: Any,
-        lam: float,
+        lam: float | None,
         num_steps: int = 16,
         *,
         groups: int = 1,
         per_step_thresholds: bool = False,
+        weights: tuple[Any, Any, Any] | None = None,
         rngs: nnx.Rngs | None = None,
     ):
-        D = check_unit_atoms(dictionary, where="LISTA")
-        if not lam > 0:
-            raise ValueError(f"LISTA: lam: expected > 0, found {lam}")
         _check_steps(num_steps, groups, "LISTA")
-        We, S, theta = ista_parameters(D, lam)
+        if weights is None:
+            D = check_unit_atoms(dictionary, where="LISTA")
+            if lam is None or not lam > 0:
+                raise ValueError(f"LISTA: lam: expected > 0, found {lam}")
+            We, S, theta = ista_parameters(D, lam)
+        else:
+            We, S, theta = _check_weights(*weights)
         m = S.shape[0]
         self.num_steps = num_steps
         self.groups = groups
         self.We = nnx.Param(jnp.asarray(We, jnp.float32))
         self.S = nnx.Param(jnp.asarray(np.broadcast_to(S, (groups, m, m)), jnp.float32))
         n_theta = num_steps if per_step_thresholds else 1
-        self.theta = nnx.Param(jnp.full((n_theta, m), theta, jnp.float32))
+        self.theta = nnx.Param(jnp.asarray(np.broadcast_to(theta, (n_theta, m)), jnp.float32))
+
+    @classmethod
+    def from_weights(cls, We: Any, S: Any, theta: Any, num_steps: int) -> LISTA:
+        """A tied LISTA from given weights: ``We`` ``(m, n)``, ``S`` ``(m, m)`` (square) and
+        ``theta`` (scalar or ``(m,)``), e.g. trained elsewhere or an ISTA variant."""
+        return cls(None, None, num_steps, weights=(We, S, theta))
 
     def __call__(self, y: jax.Array, *, num_steps: int | None = None) -> jax.Array:
         K = self.num_steps if num_steps is None else num_steps

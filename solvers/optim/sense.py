@@ -127,7 +127,9 @@ def sense_operator(mask: Any, maps: Any = None, *, shape: tuple[int, int] | None
         (H, W),
         (C, H, W),
         dtype=maps.dtype,
-        name=f"SENSE {C}-coil {H}x{W}, {int(np.sum(np.asarray(mask) != 0))}/{W} columns",
+        # The name is static data of the pytree: keep it free of the mask so that a new mask
+        # reuses the compiled solver.
+        name=f"SENSE {C}-coil {H}x{W}",
     )
 
 
