@@ -43,13 +43,13 @@ from sciml.solvers.optim.wavelets import max_levels
 
 CS_METHODS = ("tv", "l1-wavelet")
 # Dimensionless weights searched by tune_weight (relative to the zero-filled image's peak).
-DEFAULT_WEIGHTS = {"tv": (1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "l1-wavelet": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)}
-    "tv": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+DEFAULT_WEIGHTS = {
+    "tv": (1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
     "l1-wavelet": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
 }
 DEFAULT_ITERS = {"tv": 200, "l1-wavelet": 100}
 # Weights for `sciml mri reconstruct --method` without --weight (tuned on the synthetic phantoms).
-CS_DEFAULT_WEIGHT = {"tv": 3e-3, "l1-wavelet": 3e-3}
+CS_DEFAULT_WEIGHT = {"tv": 1e-2, "l1-wavelet": 3e-3}
 METRICS = ("NMSE", "PSNR", "SSIM")
 
 
