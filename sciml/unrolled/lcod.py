@@ -59,10 +59,17 @@ class LCoD(nnx.Module):
         B = y @ self.We[...].T
         z = jnp.zeros_like(B)
         rows = jnp.arange(B.shape[0])
-        for _ in range(K):
+
+        def step(carry, _):
+            z, B = carry
             zb = soft_threshold(B, theta)
             k = jax.lax.stop_gradient(jnp.argmax(jnp.abs(z - zb), axis=-1))
             delta = zb[rows, k] - z[rows, k]
-            B = B + S[:, k].T * delta[:, None]
+            B = B + jnp.take(S, k, axis=1).T * delta[:, None]
             z = z.at[rows, k].set(zb[rows, k])
+            return (z, B), None
+
+        # A scan, not a Python loop: one traced step however large K is (K = 64 compiles as
+        # fast as K = 1).
+        (z, B), _ = jax.lax.scan(step, (z, B), None, K)
         return soft_threshold(B, theta)
