@@ -53,6 +53,7 @@ QUICK = {
     "steps": 2000,
     "batch_size": 256,
     "learning_rate": 1e-3,
+    "save_runs": True,
 }
 FULL = {
     **QUICK,
@@ -128,7 +129,7 @@ def _train(model, name, x_train, z_train, s, out, seed):
         batch_size=s["batch_size"],
         log_every=max(s["steps"] // 10, 1),
         seed=seed,
-        run_dir=str(out / "runs" / name),
+        run_dir=str(out / "runs" / name) if s["save_runs"] else None,
     )
     source = ArraySource({"y": x_train, "z": z_train})
     return fit(model, SparseCodingTask(), source, config=config).model
@@ -250,7 +251,7 @@ def reproduce_lista(
             fista(op, x_test, lam, iters=s["max_iters"], lipschitz=L, monitor=monitor).trace
         ),
     }
-    cod_ts = np.unique(np.geomspace(1, s["max_iters"], 40).astype(int))
+    cod_ts = np.unique(np.geomspace(1, s["max_iters"], 25).astype(int))
     cod = {
         int(t): _rel_error(coordinate_descent(D, x_test, lam, iters=int(t)), z_test64)
         for t in cod_ts
