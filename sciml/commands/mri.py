@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="tv/l1-wavelet regularisation weight relative to the zero-filled image's peak "
-        "(default: tv 3e-3, l1-wavelet 3e-3; tune it with sciml.mri.cs.tune_weight)",
+        "(default: tv 3e-2, l1-wavelet 1e-3, tuned on the synthetic phantoms; tune yours with sciml.mri.cs.tune_weight)",
     )
     r.add_argument("--iters", type=int, default=None, help="tv/l1-wavelet solver iterations")
     r.add_argument(

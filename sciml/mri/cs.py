@@ -5,7 +5,7 @@ coil: ``S = 1``; multi-coil: maps estimated from the auto-calibration lines,
 :func:`sciml.solvers.optim.estimate_sensitivities`) and the masked k-space ``y``::
 
     tv:          min_x 0.5 ||A x - y||^2 + lam s TV(x)          (Chambolle-Pock, 200 iterations)
-    l1-wavelet:  min_x 0.5 ||A x - y||^2 + lam s ||W x||_1      (FISTA, db4, 4 levels, L = 1)
+    l1-wavelet:  min_x 0.5 ||A x - y||^2 + lam s ||W x||_1      (FISTA, Haar, 4 levels, L = 1)
 
 ``x`` is the complex image; the reconstruction is ``|x|`` centre-cropped to the target's size (the
 RSS target of multi-coil data equals ``|x|`` when the maps are exact, as ``sum_c |S_c|^2 = 1``).
@@ -45,11 +45,11 @@ CS_METHODS = ("tv", "l1-wavelet")
 # Dimensionless weights searched by tune_weight (relative to the zero-filled image's peak).
 DEFAULT_WEIGHTS = {
     "tv": (1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
-    "l1-wavelet": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+    "l1-wavelet": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
 }
 DEFAULT_ITERS = {"tv": 200, "l1-wavelet": 100}
 # Weights for `sciml mri reconstruct --method` without --weight (tuned on the synthetic phantoms).
-CS_DEFAULT_WEIGHT = {"tv": 1e-2, "l1-wavelet": 3e-3}
+CS_DEFAULT_WEIGHT = {"tv": 3e-2, "l1-wavelet": 1e-3}
 METRICS = ("NMSE", "PSNR", "SSIM")
 
 
@@ -70,7 +70,7 @@ def cs_reconstruct(
     weight: float,
     num_low_frequencies: int | None = None,
     iters: int | None = None,
-    wavelet: str = "db4",
+    wavelet: str = "haar",
     levels: int = 4,
 ) -> np.ndarray:
     """Complex CS images ``(slices, H, W)`` of one acquisition.
@@ -83,7 +83,9 @@ def cs_reconstruct(
       num_low_frequencies: width of the fully sampled centre (multi-coil maps); default: found
         from the mask.
       iters: solver iterations (default 200 for TV, 100 for l1-wavelet).
-      wavelet, levels: the l1-wavelet transform (levels capped by the image size).
+      wavelet, levels: the l1-wavelet transform (levels capped by the image size). Haar by
+        default: on the synthetic piecewise-constant phantoms it beat db4 on every metric at 8x
+        (db4's longer filters ring at the ellipse edges).
     """
     _check_method(method)
     k = np.asarray(masked_kspace)
