@@ -324,16 +324,26 @@ def reproduce_lista(
     summary["ratio"] = ratio
     summary["target_met"] = bool(ratio is not None and ratio >= TARGET_RATIO)
     if not summary["target_met"] and "16" in learned["LISTA"]:
-        summary["shortfall"] = _shortfall(ratio, learned["LISTA"]["16"], curves, s)
+        summary["shortfall"] = _shortfall(
+            ratio, learned["LISTA"]["16"], curves, s, matched["LISTA"]
+        )
     _figure(curves, learned, out / "lista_error_curves.png")
     write_json(out / "summary.json", summary)
     return summary
 
 
-def _shortfall(ratio: float | None, error: float, curves: dict, s: dict) -> str:
+def _shortfall(
+    ratio: float | None, error: float, curves: dict, s: dict, matched: dict[str, dict]
+) -> str:
     f16 = float(curves["FISTA"][15])
     have = "never within the curve" if ratio is None else f"{ratio:.1f}x"
+    per_k = ", ".join(
+        f"K={k}: {m['fista']} ({m['fista'] / int(k):.1f}x)"
+        for k, m in sorted(matched.items(), key=lambda kv: int(kv[0]))
+        if m["fista"] is not None
+    )
     return (
+        f"FISTA iterations matched per LISTA depth: {per_k}. "
         f"LISTA K=16 reaches code error {error:.3g} (FISTA after 16 iterations: {f16:.3g}); "
         f"FISTA needs {have} as many iterations, short of the {TARGET_RATIO}x target by a factor "
         f"{(TARGET_RATIO / ratio) if ratio else float('inf'):.1f}. Why: FISTA converges linearly "
