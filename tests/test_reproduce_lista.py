@@ -17,7 +17,7 @@ TINY = {
     "code_iters": 300,
     "max_iters": 200,
     "lista_ks": (16,),
-    "lcod_ks": (4,),
+    "lcod_ks": (),
     "partial_sharing": False,
     "steps": 40,
     "batch_size": 50,
