@@ -97,3 +97,25 @@ def test_bad_inputs(sparse_data):
         LCoD(D, -1, 4)
     with pytest.raises(ValueError, match=r"ConvLISTA: kernels: expected \(kh, kw, m\)"):
         ConvLISTA(np.ones((3, 3)), 0.1, 2)
+
+
+def test_conv_lista_trains_through_the_loop():
+    rng = np.random.default_rng(0)
+    kernels = rng.standard_normal((3, 3, 4)).astype(np.float32)
+    kernels /= np.linalg.norm(kernels.reshape(-1, 4), axis=0)
+    op = conv_dictionary_operator(kernels, (12, 12))
+    z = rng.standard_normal((240, 12, 12, 4)) * (rng.random((240, 12, 12, 4)) < 0.05)
+    y = np.asarray(op(z.astype(np.float32)))
+    L = 1.01 * float(power_iteration(op, key=jax.random.key(0)))
+    z_star = np.asarray(fista(op, y, 0.1, iters=200, lipschitz=L).x)
+    model = ConvLISTA(kernels, 0.1, 3, lipschitz=L)
+    before = rel(model(y[:80]), z_star[:80])
+    config = TrainConfig(
+        optim=OptimConfig(learning_rate=3e-3),
+        mesh=MeshConfig(data=1, space=1),
+        steps=60,
+        batch_size=20,
+        log_every=30,
+    )
+    fit(model, SparseCodingTask(), ArraySource({"y": y[80:], "z": z_star[80:]}), config=config)
+    assert rel(model(y[:80]), z_star[:80]) < 0.8 * before
