@@ -49,7 +49,7 @@ QUICK = {
     "code_iters": 1500,
     "max_iters": 500,
     "lista_ks": (1, 4, 16),
-    "lcod_ks": (16, 64),
+    "lcod_ks": (16,),
     "partial_sharing": True,
     "steps": 2000,
     "batch_size": 256,
