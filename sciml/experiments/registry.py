@@ -13,6 +13,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "kolmogorov": ("sciml.experiments.kolmogorov", "reproduce"),
     "fastmri": ("sciml.experiments.fastmri", "reproduce"),
     "graphs": ("sciml.experiments.graphs", "reproduce"),
+    "lista": ("sciml.experiments.lista", "reproduce_lista"),
 }
 
 
