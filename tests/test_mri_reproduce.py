@@ -35,6 +35,7 @@ TINY = {
     "varnet_steps": 2,
     "varnet_batch_size": 1,
     "varnet_lr": 3e-4,
+    "cs_iters": 10,
 }
 
 
@@ -65,8 +66,11 @@ def test_reproduction_writes_summary_table_and_figures(reproduction):
     np.testing.assert_allclose(margin["PSNR"], un["8x"]["PSNR"]["mean"] - zf["8x"]["PSNR"]["mean"])
     np.testing.assert_allclose(margin["NMSE"], zf["8x"]["NMSE"]["mean"] - un["8x"]["NMSE"]["mean"])
     table = (out / "results.md").read_text().splitlines()
-    assert len(table) == 2 + 8
+    assert len(table) == 2 + 8 + 2  # zero-filled and network per acceleration, plus the TV rows
     assert any("| singlecoil | 4x | U-Net |" in line for line in table)
+    assert any("| singlecoil | 8x | TV (CS) |" in line for line in table)
+    tv = summary["results"]["singlecoil"]["tv"]["4x"]
+    assert tv["weight"] > 0 and all(np.isfinite(tv[m]["mean"]) for m in ("NMSE", "PSNR", "SSIM"))
     assert any("| multicoil | 8x | VarNet |" in line for line in table)
     for name in ("fastmri_reconstructions.png", "fastmri_varnet_reconstructions.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -35,9 +35,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sciml.datasets.inspect import describe
+    from sciml.errors import reading
+
+    def show() -> None:
+        describe(args.path, stats=not args.no_stats, lines=args.lines, attr_chars=args.attr_chars)
 
     try:
-        describe(args.path, stats=not args.no_stats, lines=args.lines, attr_chars=args.attr_chars)
+        if os.path.isdir(args.path):
+            show()
+        else:
+            with reading(args.path, what="HDF5/netCDF file"):
+                show()
     except BrokenPipeError:  # `sciml inspect big.nc | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

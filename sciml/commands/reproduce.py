@@ -9,6 +9,9 @@ Experiments:
                    stepper against the classical solver at the same and finer grids
                    (vorticity correlation against time).
   fastmri          synthetic knee-like volumes: zero-filled vs U-Net (and VarNet) at 4x and 8x.
+  graphs           diffusion on a regular grid and an irregular mesh: ConvNet, Chebyshev, GCN and
+                   message-passing steppers vs the FEM solver at equal cost; Chebyshev
+                   denoising on pygsp's airfoil, Minnesota and bunny graphs.
 
 The run directory of learned-stepper / kolmogorov is a training run as well:
 `sciml export OUT --out stepper.h5` exports the trained stepper.

@@ -12,6 +12,8 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "learned-stepper": ("sciml.experiments.ks", "reproduce"),
     "kolmogorov": ("sciml.experiments.kolmogorov", "reproduce"),
     "fastmri": ("sciml.experiments.fastmri", "reproduce"),
+    "graphs": ("sciml.experiments.graphs", "reproduce"),
+    "lista": ("sciml.experiments.lista", "reproduce_lista"),
 }
 
 

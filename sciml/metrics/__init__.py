@@ -4,6 +4,8 @@
   definition by default, pooled under its own name), correlation against time, correlation time
   (threshold parameter; Kochkov et al. 2021's convention by name), blow-up horizon. NumPy only.
 - :mod:`sciml.metrics.spectra`  energy and enstrophy spectra of periodic 1-D/2-D/3-D fields.
+- :mod:`sciml.metrics.long_rollout`  long rollouts: bounded fraction, time to blow-up, and the
+  attractor's statistics (time-averaged spectrum, value distribution) against a reference.
 - :mod:`sciml.metrics.image`    image quality as the fastMRI evaluation: NMSE, PSNR, SSIM per
   volume, and a differentiable SSIM (JAX) for training losses.
 - 3-D power and cross spectra (cosmology conventions) get their own module here.
@@ -34,6 +36,8 @@ _LAZY: dict[str, str] = {
     "energy_spectrum": "sciml.metrics.spectra",
     "enstrophy_spectrum": "sciml.metrics.spectra",
     "energy_spectrum_from_vorticity": "sciml.metrics.spectra",
+    "first_unbounded_frame": "sciml.metrics.long_rollout",
+    "long_rollout_statistics": "sciml.metrics.long_rollout",
     "mse": "sciml.metrics.image",
     "nmse": "sciml.metrics.image",
     "psnr": "sciml.metrics.image",

@@ -27,7 +27,7 @@ import numpy as np
 from flax import nnx
 from tqdm import tqdm
 
-from sciml.atomic import atomic_path, write_text
+from sciml.atomic import atomic_path, ensure_free_space, write_text
 from sciml.mri.io import SliceDataset, inspect_volume, list_volumes
 from sciml.mri.masks import MaskFunc, fastmri_mask_spec, mask_func
 from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform, center_crop
@@ -159,8 +159,10 @@ def reconstruct_varnet_volume(
 def write_reconstruction(path: str | os.PathLike, reconstruction: np.ndarray) -> Path:
     """Write ``reconstruction`` ``(slices, h, w)`` to ``path`` atomically (temp file + rename)."""
     path = Path(path)
+    reconstruction = np.asarray(reconstruction, np.float32)
+    ensure_free_space(path, reconstruction.nbytes)
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("reconstruction", data=np.asarray(reconstruction, np.float32))
+        f.create_dataset("reconstruction", data=reconstruction)
     return path
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
-from sciml.atomic import atomic_path
+from sciml.atomic import atomic_path, ensure_free_space
 from sciml.mri.io import ISMRMRD_NAMESPACE
 from sciml.mri.masks import (
     FASTMRI_ACCELERATIONS,
@@ -301,6 +301,7 @@ def synthesize_volume(
 
 
 def _write_atomic(path: Path, datasets: dict[str, np.ndarray], attrs: dict, header: bytes) -> None:
+    ensure_free_space(path, sum(np.asarray(v).nbytes for v in datasets.values()) + len(header))
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
         for key, value in datasets.items():
             f.create_dataset(key, data=value)
@@ -360,6 +361,11 @@ def synthesize_dataset(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [f"file{1000001 + i}.h5" for i in range(volumes)]
+    # The whole request against the free disk, before any volume is computed.
+    per_volume = slices * (coils * H * W * 8 + rh * rw * 4) + 2**16
+    ensure_free_space(
+        out_dir / names[0], volumes * per_volume, what=f"--out {out_dir} ({volumes} volumes)"
+    )
     if not overwrite:
         existing = [n for n in names if (out_dir / n).exists()]
         if existing:

@@ -177,3 +177,45 @@ register_data("h5", _h5)
 register_data("xarray", _xarray)
 register_data("windows", _windows)
 register_data("synthetic_heat", _synthetic_heat)
+
+
+# --- graphs (sciml.nn.graph, sciml.datasets.graphs) ---
+def _graph_convnet(
+    *, in_features: int = 1, out_features: int = 1, rngs: nnx.Rngs, **kwargs: Any
+) -> nnx.Module:
+    from sciml.nn.graph import GraphConvNet
+
+    return GraphConvNet(in_features, out_features, rngs=rngs, **kwargs)
+
+
+def _meshgraphnet(
+    *,
+    node_features: int = 1,
+    edge_features: int = 3,
+    out_features: int = 1,
+    rngs: nnx.Rngs,
+    **kw: Any,
+) -> nnx.Module:
+    from sciml.nn.graph import MeshGraphNet
+
+    return MeshGraphNet(node_features, edge_features, out_features, rngs=rngs, **kw)
+
+
+def _graph_regression(**kwargs: Any) -> Any:
+    from sciml.train.graph_tasks import GraphRegressionTask
+
+    return GraphRegressionTask(**kwargs)
+
+
+def _graphs(*, path: str, n_node: int | None = None, n_edge: int | None = None) -> Any:
+    """Graph file (docs/graph_layout.md) as fixed-shape padded samples."""
+    from sciml.datasets.graphs import GraphSource, PaddedGraphs
+
+    return PaddedGraphs(GraphSource(path), n_node=n_node, n_edge=n_edge)
+
+
+register_model("graph_convnet", _graph_convnet)
+register_model("meshgraphnet", _meshgraphnet)
+register_task("graph_regression", _graph_regression)
+register_data("graphs", _graphs)
+# --- end graphs ---
