@@ -183,7 +183,14 @@ def train_stepper(
     from sciml.train import fit, restore_model
     from sciml.train.registry import build_model
 
+    from sciml.train.lock import MARKER_FILE, check_run_dir_owner
+
     run_dir = run_dir or out
+    # The statistics go into the run directory before fit starts: claim it as a run first
+    # (a folder of the user's holding a stats/ is refused, as fit would refuse it).
+    check_run_dir_owner(str(run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / MARKER_FILE).touch()
     norm = Normalisation.from_trajectories(
         data.train, setup.frame_dt, data_hash=data_hash(data.train)
     )
