@@ -28,9 +28,9 @@ The path is opt-in: set the environment variable ``SCIML_CONV_GRAD=numpy`` (read
 is traced); the default ``xla`` keeps XLA's own gradients everywhere. Measured on the 2-core VM
 of the project (shared, heavily loaded; ``benchmarks/bench_mri_unet.py``), the NumPy weight
 gradient alone costs about the same CPU time as XLA's for most U-Net layers (less for 128+
-channels at 80 x 80, more at 320 x 320 with 32 channels), and the host round trip of
-:func:`jax.pure_callback` made the whole U-Net step slower, not faster; so it is not the default
-until a measurement on a quiet machine says otherwise. The forward pass is always XLA's
+channels at 80 x 80, more at 320 x 320 with 32 channels), and with it the whole U-Net step
+(160 x 160, one thread for XLA and PyTorch alike) went from 1.15x to 1.34x PyTorch's; so it is not
+the default until a measurement on a quiet machine says otherwise. The forward pass is always XLA's
 convolution, unchanged.
 
 Composes with ``jit``, ``grad`` (first order; the custom VJP itself is not differentiated a
