@@ -17,8 +17,8 @@ Being fully convolutional and periodic, the model applies to any box whose side 
 
 Two options beyond the paper, both off by default: ``length_scale`` (Mpc/h) divides the input and
 multiplies the output so the network sees displacements of order one (set it to the cell size
-``box / n``), and ``residual`` predicts the correction ``Psi_PM - Psi_ZA`` (``out = x + net(x)``)
-instead of the displacement itself.
+``box / n``), and ``residual`` predicts the correction ``Psi_PM - Psi_ZA`` (``out = x + net(x)``, the 1x1 head
+initialised to zero so that the untrained model returns ZA) instead of the displacement itself.
 """
 
 from __future__ import annotations
@@ -106,6 +106,10 @@ class D3M(nnx.Module):
             use_bias=True,
             rngs=rngs,
         )
+        if residual:
+            # The correction starts at zero: the untrained residual model is the ZA input.
+            head = self.unet.head[-1].conv
+            head.kernel.set_value(jnp.zeros_like(head.kernel.get_value()))
 
     @property
     def multiple(self) -> int:

@@ -10,6 +10,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "learned-stepper": ("sciml.stepper.reproduce_ks", "reproduce_learned_stepper"),
     "kolmogorov": ("sciml.stepper.reproduce_kolmogorov", "reproduce_kolmogorov"),
     "fastmri": ("sciml.mri.reproduce", "reproduce_fastmri"),
+    "d3m": ("sciml.experiments.d3m", "reproduce"),
 }
 
 
