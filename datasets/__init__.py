@@ -29,4 +29,16 @@ from sciml.datasets.read_well import read_well as read_well
 from sciml.datasets.trajectory_file import TrajectoryWriter as TrajectoryWriter
 from sciml.datasets.trajectory_file import read_trajectories as read_trajectories
 from sciml.datasets.trajectory_file import write_trajectories as write_trajectories
+
 # --- end trajectory files and readers (C) ---
+
+# --- N-body files (pm) ---
+# isort: split
+from sciml.datasets.nbody_file import NbodySource as NbodySource
+from sciml.datasets.nbody_file import open_nbody as open_nbody
+from sciml.datasets.nbody_file import simulate_nbody_to_file as simulate_nbody_to_file
+from sciml.datasets.read_gadget import GadgetSnapshot as GadgetSnapshot
+from sciml.datasets.read_gadget import gadget_displacements as gadget_displacements
+from sciml.datasets.read_gadget import read_gadget as read_gadget
+
+# --- end N-body files (pm) ---

@@ -7,6 +7,13 @@ seed. The same arguments and seed give the same file contents. The file appears 
 run completes (a crash or a blow-up leaves no partial file).
 
 Equations: run `sciml simulate --list` to print the registered names with their parameters.
+
+`sciml simulate nbody` is special: it runs the particle-mesh N-body solver
+(``sciml.solvers.pm``) and writes samples of ZA, 2LPT and PM displacements on the Lagrangian
+grid to an HDF5 file (layout: docs/nbody_layout.md), e.g.
+
+    sciml simulate nbody --particles 32 --box 128 --steps 10 --samples 100 --out d3m.h5 \
+        --cosmology-grid 'A_s=1e-9,3e-9;Omega_m=0.25,0.35' --seed 0
 """
 
 from __future__ import annotations
@@ -17,8 +24,15 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("equation", nargs="?", help="registered equation name, e.g. ks1d")
     parser.add_argument("--out", help="output file (.nc); refused if it exists unless --overwrite")
-    parser.add_argument("--samples", type=int, default=1, help="number of trajectories (default 1)")
-    parser.add_argument("--steps", type=int, default=100, help="solver steps per trajectory")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="number of trajectories (default 1; nbody: samples per cosmology)",
+    )
+    parser.add_argument(
+        "--steps", type=int, help="solver steps per trajectory (default 100; nbody: 10 PM steps)"
+    )
     parser.add_argument(
         "--save-every", type=int, default=1, help="keep one frame every K steps (default 1)"
     )
@@ -48,6 +62,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument("--list", action="store_true", help="list the registered equations")
+    nbody = parser.add_argument_group("nbody (particle-mesh N-body; `sciml simulate nbody`)")
+    nbody.add_argument("--particles", type=int, help="particles per side (default 32)")
+    nbody.add_argument("--box", type=float, help="box side in Mpc/h (default 128)")
+    nbody.add_argument("--a-start", type=float, help="scale factor of the 2LPT ICs (default 0.1)")
+    nbody.add_argument("--a-end", type=float, help="final scale factor (default 1)")
+    nbody.add_argument(
+        "--mesh-factor", type=int, help="force mesh cells per particle per side (default 2)"
+    )
+    nbody.add_argument(
+        "--cosmology-grid",
+        metavar="NAME=V1,V2;...",
+        help="vary cosmological parameters over the outer product, e.g. 'A_s=1e-9,3e-9;Omega_m=0.3'"
+        " (names: Omega_m Omega_b h n_s sigma8 A_s T_cmb; base: D3M fiducial)",
+    )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
 
 
@@ -63,6 +91,46 @@ def _parse_sets(items: list[str]) -> dict:
     return params
 
 
+_NBODY_ONLY = ("particles", "box", "a_start", "a_end", "mesh_factor", "cosmology_grid")
+_PDE_ONLY = ("grid", "length", "dt", "batch")
+
+
+def _run_nbody(args: argparse.Namespace) -> int:
+    for name in _PDE_ONLY:
+        if getattr(args, name) is not None:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(
+                f"{flag}: not used by `sciml simulate nbody`; use --particles, --box and "
+                "--cosmology-grid"
+            )
+    if args.set or args.save_every != 1 or args.dtype != "float32":
+        raise ValueError(
+            "--set/--save-every/--dtype: not used by `sciml simulate nbody` (it stores the final "
+            "displacements in float32); use --cosmology-grid to change parameters"
+        )
+    from sciml.datasets.nbody_file import parse_cosmology_grid, simulate_nbody_to_file
+
+    def pick(value, default):
+        return default if value is None else value
+
+    path = simulate_nbody_to_file(
+        args.out,
+        n=pick(args.particles, 32),
+        box=pick(args.box, 128.0),
+        samples=args.samples,
+        steps=pick(args.steps, 10),
+        a_start=pick(args.a_start, 0.1),
+        a_end=pick(args.a_end, 1.0),
+        mesh_factor=pick(args.mesh_factor, 2),
+        seed=args.seed,
+        grid=parse_cosmology_grid(args.cosmology_grid) if args.cosmology_grid else None,
+        overwrite=args.overwrite,
+        compression_level=args.compress,
+    )
+    print(f"wrote {path}: (ZA, 2LPT, PM) displacements, layout docs/nbody_layout.md")
+    return 0
+
+
 def _list_equations() -> int:
     import sciml.solvers  # noqa: F401  (registers the built-in equations)
     from sciml.solvers.registry import EQUATIONS
@@ -74,6 +142,8 @@ def _list_equations() -> int:
         print(f"{name:18s} {spec.ndim}-D  {first_line[0] if first_line else ''}")
         if params:
             print(f"{'':18s} params: {params}")
+    print(f"{'nbody':18s} 3-D  particle-mesh N-body (FastPM): ZA, 2LPT and PM displacements")
+    print(f"{'':18s} options: --particles --box --steps --a-start --mesh-factor --cosmology-grid")
     return 0
 
 
@@ -85,7 +155,20 @@ def run(args: argparse.Namespace) -> int:
             "equation: missing; e.g. `sciml simulate ks1d --out ks.nc` (--list shows all)"
         )
     if not args.out:
-        raise ValueError(f"--out: missing; e.g. `sciml simulate {args.equation} --out data.nc`")
+        suffix = "h5" if args.equation == "nbody" else "nc"
+        raise ValueError(
+            f"--out: missing; e.g. `sciml simulate {args.equation} --out data.{suffix}`"
+        )
+    if args.equation == "nbody":
+        return _run_nbody(args)
+    for name in _NBODY_ONLY:
+        if getattr(args, name) is not None:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(
+                f"{flag}: only for `sciml simulate nbody`; remove it for {args.equation}"
+            )
+    if args.steps is None:
+        args.steps = 100
     if args.dtype == "float64":
         import jax
 
