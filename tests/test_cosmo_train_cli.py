@@ -13,7 +13,7 @@ CONFIG = {
     "model": {"name": "sciml.cosmo.model:d3m", "kwargs": {"width": 2, "depth": 1}},
     "task": {
         "name": "sciml.cosmo.task:D3MTask",
-        "kwargs": {"input_key": "za", "target_key": "pm", "density_weight": 0.1, "box": 32.0},
+        "kwargs": {"input_key": "za", "target_key": "pm"},
     },
     "data": {"train": {"kind": "h5", "kwargs": {"fields": ["za", "pm"]}}},
     "optim": {"name": "adamw", "learning_rate": 1.0e-3, "weight_decay": 1.0e-4},

@@ -29,7 +29,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sciml.atomic import atomic_path, write_text
+from sciml.atomic import write_text
 from sciml.experiments.runner import prepare_out_dir, save_figure, stage, write_json
 
 TABLE_K = (0.11, 0.50)
@@ -101,27 +101,14 @@ def _cosmology(variant: dict[str, float] | None):
     return base.replace(**variant)
 
 
-def simulate_file(path: Path, cosmo, *, n: int, box: float, steps: int, seeds: range) -> Path:
-    """ZA, 2LPT and PM displacements of ``seeds`` (one key each) in the ``sciml simulate
-    nbody`` layout: datasets ``za``, ``lpt2``, ``pm`` ``(sample, n, n, n, 3)`` float32 Mpc/h."""
-    import jax
-    from tqdm.auto import tqdm
+def simulate_file(path: Path, cosmo, *, n: int, box: float, steps: int, samples: int, seed: int):
+    """``samples`` PM runs written as ``sciml simulate nbody`` does (datasets ``za``, ``lpt2``,
+    ``pm`` ``(sample, n, n, n, 3)`` float32 Mpc/h; layout ``docs/nbody_layout.md``)."""
+    from sciml.datasets.nbody_file import simulate_nbody_to_file
 
-    from sciml.solvers.pm import simulate_displacements
-
-    fields = {k: np.empty((len(seeds), n, n, n, 3), np.float32) for k in ("za", "lpt2", "pm")}
-    for i, seed in enumerate(tqdm(seeds, desc=f"simulate {path.name}", leave=False)):
-        out = simulate_displacements(cosmo, n, box, key=jax.random.key(seed), steps=steps)
-        for k in fields:
-            fields[k][i] = out[k]
-    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
-        for k, v in fields.items():
-            f.create_dataset(k, data=v, chunks=(1, n, n, n, 3))
-        f.attrs.update({"box": box, "a": 1.0, "steps": steps, "seed_first": seeds[0]})
-        for k, v in cosmo.to_dict().items():
-            if v is not None:
-                f.attrs[k] = v
-    return path
+    return simulate_nbody_to_file(
+        path, n=n, box=box, samples=samples, steps=steps, seed=seed, cosmology=cosmo
+    )
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -314,17 +301,15 @@ def reproduce(out: str | Path, *, quick: bool, seed: int = 0, overwrite: bool = 
     times: dict[str, float] = {}
     n, box, steps = s["n"], s["box"], s["pm_steps"]
     fid = _cosmology(None)
-    base = 1000 * seed
+    base = 100 * seed
 
     t0 = time.perf_counter()
     stage(
         f"simulating {s['train_sims']} training and {s['test_sims']} test boxes (PM, {steps} steps)"
     )
-    train_path = simulate_file(
-        data / "train.h5", fid, n=n, box=box, steps=steps, seeds=range(base, base + s["train_sims"])
-    )
-    test_seeds = range(base + 500, base + 500 + s["test_sims"])
-    test_path = simulate_file(data / "test.h5", fid, n=n, box=box, steps=steps, seeds=test_seeds)
+    sim = {"n": n, "box": box, "steps": steps}
+    train_path = simulate_file(data / "train.h5", fid, **sim, samples=s["train_sims"], seed=base)
+    test_path = simulate_file(data / "test.h5", fid, **sim, samples=s["test_sims"], seed=base + 1)
     times["simulate_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -350,7 +335,8 @@ def reproduce(out: str | Path, *, quick: bool, seed: int = 0, overwrite: bool = 
         n=f * n,
         box=f * box,
         steps=steps,
-        seeds=range(base + 900, base + 900 + s["big_sims"]),
+        samples=s["big_sims"],
+        seed=base + 2,
     )
     big = _read(big_path)
     ev_big = evaluate(big, predict(model, big["za"]), f * box)
@@ -359,8 +345,15 @@ def reproduce(out: str | Path, *, quick: bool, seed: int = 0, overwrite: bool = 
     for i, (name, variant) in enumerate(COSMOLOGIES.items()):
         stage(f"cosmology not trained on: {name}")
         c = _cosmology(variant)
-        seeds = range(base + 600 + 10 * i, base + 600 + 10 * i + s["cosmo_sims"])
-        path = simulate_file(data / f"test_{name}.h5", c, n=n, box=box, steps=steps, seeds=seeds)
+        path = simulate_file(
+            data / f"test_{name}.h5",
+            c,
+            n=n,
+            box=box,
+            steps=steps,
+            samples=s["cosmo_sims"],
+            seed=base + 3 + i,
+        )
         fields = _read(path)
         ev_cosmo[name] = _strip(evaluate(fields, predict(model, fields["za"]), box))
     times["evaluate_s"] = time.perf_counter() - t0
