@@ -104,8 +104,12 @@ def _torch_d3m(width: int):
             super().__init__()
             w = width
             self.enc0 = nn.Sequential(*block(3, w), *block(w, w))
-            self.enc1 = nn.Sequential(*block(w, 2 * w, 2), *block(2 * w, 2 * w), *block(2 * w, 2 * w))
-            self.bott = nn.Sequential(*block(2 * w, 4 * w, 2), *block(4 * w, 4 * w), *block(4 * w, 4 * w))
+            self.enc1 = nn.Sequential(
+                *block(w, 2 * w, 2), *block(2 * w, 2 * w), *block(2 * w, 2 * w)
+            )
+            self.bott = nn.Sequential(
+                *block(2 * w, 4 * w, 2), *block(4 * w, 4 * w), *block(4 * w, 4 * w)
+            )
             self.up1 = Up(4 * w, 2 * w)
             self.dec1 = nn.Sequential(*block(4 * w, 2 * w), *block(2 * w, 2 * w))
             self.up0 = Up(2 * w, w)
@@ -152,17 +156,23 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=32, help="particles per side")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    print(f"D3M train step, width {args.width}, {args.n}^3, batch {args.batch}, "
-          f"backend {jax.default_backend()}, devices {jax.device_count()}")
+    print(
+        f"D3M train step, width {args.width}, {args.n}^3, batch {args.batch}, "
+        f"backend {jax.default_backend()}, devices {jax.device_count()}"
+    )
     ours = bench_ours(args.width, args.batch, args.n, args.repeats)
-    print(f"  sciml (JAX)  : {ours['params']:,} parameters, first call (compile) "
-          f"{ours['first']:.1f} s, step {ours['step']:.2f} s")
+    print(
+        f"  sciml (JAX)  : {ours['params']:,} parameters, first call (compile) "
+        f"{ours['first']:.1f} s, step {ours['step']:.2f} s"
+    )
     ref = bench_torch(args.width, args.batch, args.n, args.repeats)
     if ref is None:
         print("  PyTorch      : not installed (pip install torch==2.13.0); no ratio")
         return
-    print(f"  PyTorch      : {ref['params']:,} parameters, {ref['threads']} threads, first "
-          f"{ref['first']:.1f} s, step {ref['step']:.2f} s")
+    print(
+        f"  PyTorch      : {ref['params']:,} parameters, {ref['threads']} threads, first "
+        f"{ref['first']:.1f} s, step {ref['step']:.2f} s"
+    )
     if ref["params"] != ours["params"]:
         print("  WARNING: parameter counts differ: the networks are not the same")
     print(f"  ratio sciml / PyTorch step time: {ours['step'] / ref['step']:.2f}")

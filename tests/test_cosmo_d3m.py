@@ -134,3 +134,20 @@ def test_bad_input_one_line_errors(tiny):
         predict(tiny, np.zeros((8, 8, 8, 3), np.float32), tile=3)
     with pytest.raises(ValueError, match="box: the density term needs"):
         D3MTask(density_weight=1.0)
+
+
+def test_reproduction_evaluation_on_exact_and_scaled_predictions():
+    from sciml.experiments.d3m import evaluate
+
+    rng = np.random.default_rng(4)
+    pm = rng.normal(size=(2, 8, 8, 8, 3)) * 2.0
+    fields = {"pm": pm, "za": 0.8 * pm, "lpt2": 0.9 * pm}
+    ev = evaluate(fields, pm.copy(), 32.0)
+    assert ev["displacement_error_d3m"] == 0.0
+    np.testing.assert_allclose(ev["displacement_error_za"], 0.2, rtol=1e-12)
+    np.testing.assert_allclose(ev["displacement_error_2lpt"], 0.1, rtol=1e-12)
+    for kind in ("density", "displacement"):
+        np.testing.assert_allclose(ev[f"{kind}_T_d3m_k0.50"], 1.0, rtol=1e-12)
+        np.testing.assert_allclose(ev[f"{kind}_r_d3m_k0.50"], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ev["displacement_T_za_k0.50"], 0.8, rtol=1e-12)
+    np.testing.assert_allclose(ev["displacement_r_2lpt_k0.11"], 1.0, rtol=1e-12)

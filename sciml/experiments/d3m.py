@@ -227,7 +227,7 @@ def _table(summary: dict[str, Any]) -> str:
                 )
     lines += ["", "| test set | ZA | 2LPT | D3M |", "|---|---|---|---|"]
     for name, ev in [
-        ("large box (4x side)", summary["large_box"]),
+        (f"box {summary['settings']['big_factor']}x larger", summary["large_box"]),
         *summary["cosmologies"].items(),
     ]:
         lines.append(
