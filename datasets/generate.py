@@ -212,7 +212,7 @@ def simulate_to_file(
         frames_per_segment = max(1, _SEGMENT_BYTES // (4 * cells * batch_size))
     frames_per_segment = int(min(frames_per_segment, n_frames - 1)) if n_frames > 1 else 1
 
-    from sciml import __version__
+    from sciml._version import __version__
 
     units = dict(getattr(spec, "units", {}) or {})
     attrs = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,11 +41,14 @@ def _positive(value: Any, name: str, fix: str) -> int:
 class _ReadRows:
     """grain map: a batch of ``(record index, valid)`` rows -> stacked sample arrays."""
 
-    def __init__(self, source: Any, with_valid: bool):
+    def __init__(self, source: Any, with_valid: bool, collate: Callable | None = None):
         self.source = source
         self.with_valid = with_valid
+        self.collate = collate
 
     def __call__(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        if self.collate is not None:  # a custom collate gets the valid samples only
+            return self.collate([self.source[int(i)] for i, ok in rows if ok])
         items = [self.source[int(i)] for i in rows[:, 0]]
         batch = {k: np.stack([item[k] for item in items]) for k in items[0]}
         if self.with_valid:
@@ -131,6 +134,11 @@ class Loader:
             to weight evaluation metrics); shapes stay fixed either way.
         num_threads: grain reader threads (``0`` reads in the calling thread).
         prefetch: batches read ahead by the reader threads.
+        collate: ``collate(samples: list[dict]) -> batch`` replaces the default stacking
+            (``np.stack`` per key), e.g. ``sciml.datasets.graphs.GraphCollate`` for graphs of
+            varying size. It receives only the valid samples (with ``drop_remainder=False`` the
+            last batch has fewer, and no ``"valid"`` key is added); order, resumption and
+            per-process sharding are unchanged.
 
     Each yielded batch is ``{key: (global_batch // process_count, *shape)}`` for every
     ``key: (shape, dtype)`` of ``source.element_spec``.
@@ -149,6 +157,7 @@ class Loader:
         drop_remainder: bool = True,
         num_threads: int = 2,
         prefetch: int = 2,
+        collate: Callable[[list[dict[str, np.ndarray]]], Any] | None = None,
     ):
         for attr in ("__len__", "__getitem__", "element_spec"):
             if not hasattr(source, attr):
@@ -218,6 +227,12 @@ class Loader:
             )
         self.num_threads = num_threads
         self.prefetch = _positive(prefetch, "prefetch", "pass prefetch=2")
+        if collate is not None and not callable(collate):
+            raise ValueError(
+                f"Loader: collate: expected a callable list-of-samples -> batch, found "
+                f"{type(collate).__name__}; pass e.g. GraphCollate(n_node, n_edge, n_graph)"
+            )
+        self.collate = collate
         self._dataset = self._build()
         self._step = 0
 
@@ -231,7 +246,8 @@ class Loader:
         chunks = grain.MapDataset.range(n_chunks).map_with_index(chunk)
         local = chunks[self.process_index :: p]  # this process's part of every global batch
         local = local.repeat(self.num_epochs)
-        return local.map(_ReadRows(self.source, with_valid=not self.drop_remainder))
+        read = _ReadRows(self.source, with_valid=not self.drop_remainder, collate=self.collate)
+        return local.map(read)
 
     @property
     def steps_per_epoch(self) -> int:

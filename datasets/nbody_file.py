@@ -118,6 +118,8 @@ def simulate_nbody_to_file(
     """
     import jax
     from sciml.solvers import pm
+    from sciml.solvers.pm.fastpm import check_run_settings
+    from sciml.solvers.pm.mesh import check_box
 
     from sciml import __version__
 
@@ -135,10 +137,7 @@ def simulate_nbody_to_file(
     base = pm.Cosmology() if cosmology is None else cosmology
     cosmos = cosmology_grid(base, grid)
     # validate the solver settings and the box once, before any work
-    from sciml.solvers.pm.fastpm import _check_steps
-    from sciml.solvers.pm.mesh import check_box
-
-    steps, a_start, a_end, mesh_factor = _check_steps(steps, a_start, a_end, mesh_factor)
+    steps, a_start, a_end, mesh_factor = check_run_settings(steps, a_start, a_end, mesh_factor)
     box = check_box(box)
     total = samples * len(cosmos)
     n_bytes = total * n**3 * 4 * (3 * len(DISPLACEMENTS) + 1)
@@ -253,14 +252,18 @@ def open_nbody(
     *,
     input: str = "za",
     target: str = "pm",
+    extra: Sequence[str] = (),
     check_finite: bool = True,
 ) -> NbodySource:
     """Open an N-body displacement file lazily as (input, target) pairs (default ZA -> PM).
 
-    ``input`` and ``target`` are dataset names: ``za``, ``lpt2``, ``pm`` or ``delta_lin``.
+    ``input`` and ``target`` are dataset names: ``za``, ``lpt2``, ``pm`` or ``delta_lin``;
+    ``extra`` adds more of them under their own names (e.g. ``extra=("lpt2",)`` for the 2LPT
+    baseline next to each pair).
     """
     names = (*DISPLACEMENTS, "delta_lin")
-    for arg, value in (("input", input), ("target", target)):
+    fields = {"input": input, "target": target, **{str(e): str(e) for e in extra}}
+    for arg, value in fields.items():
         if value not in names:
             raise ValueError(f"open_nbody: {arg} expected one of {names}, found {value!r}")
-    return NbodySource(path, {"input": input, "target": target}, check_finite=check_finite)
+    return NbodySource(path, fields, check_finite=check_finite)

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS:
         args = parser.parse_args(argv)
         if args.version:
-            from sciml import __version__
+            from sciml._version import __version__
 
             print(__version__)
             return 0

@@ -36,7 +36,8 @@ def data(tmp_path_factory):
     sc = synthesize_dataset(root / "sc", coils=1, **SMALL)
     mc = synthesize_dataset(root / "mc", coils=4, padding=2, **SMALL)
     test = synthesize_dataset(root / "test", coils=4, padding=2, split="test", **SMALL)
-    return {"root": root, "sc": sc, "mc": mc, "test": test}
+    val = synthesize_dataset(root / "val", coils=4, padding=2, split="val", **SMALL)
+    return {"root": root, "sc": sc, "mc": mc, "test": test, "val": val}
 
 
 KNEE_HEADER = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -124,7 +125,8 @@ def test_test_split_is_masked_with_the_file_name_seed(data):
     np.testing.assert_array_equal(v["mask"], expected != 0)
     assert v["attrs"]["acceleration"] == 4 and v["attrs"]["num_low_frequency"] == nlf
     assert not np.any(v["kspace"][..., ~v["mask"]])
-    full = read_volume(data["mc"][0])["kspace"]
+    # the test files are the masked validation files (same seed: same images)
+    full = read_volume(data["val"][0])["kspace"]
     np.testing.assert_array_equal(v["kspace"][..., v["mask"]], full[..., v["mask"]])
 
 
@@ -194,3 +196,17 @@ def test_bad_files_raise_one_line_errors(tmp_path, data):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"empty: no .h5 files found"):
         SliceDataset(tmp_path / "empty", "singlecoil")
+
+
+def test_validation_anatomy_never_appears_in_training(tmp_path):
+    # Same seed for both splits (the worst case): no validation volume repeats a training one,
+    # and the plain Shepp-Logan phantom (validation volume 0) is never a training volume.
+    tiny = {"volumes": 4, "slices": 1, "shape": (16, 16), "recon_size": (12, 12), "seed": 3}
+    train = [read_volume(p) for p in synthesize_dataset(tmp_path / "train", **tiny)]
+    val = [read_volume(p) for p in synthesize_dataset(tmp_path / "val", split="val", **tiny)]
+    assert val[0]["attrs"]["phantom"] == "shepp_logan"
+    assert all(v["attrs"]["phantom"] != "shepp_logan" for v in train)
+    for t in train:
+        for v in val:
+            a, b = t["reconstruction_esc"].ravel(), v["reconstruction_esc"].ravel()
+            assert np.corrcoef(a, b)[0, 1] < 0.99

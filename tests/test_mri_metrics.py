@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from sciml.metrics.image import mse, ssim_slices
 from sciml.mri import evaluate_directories, format_metrics, nmse, psnr, ssim, ssim_jax, ssim_loss
-from sciml.mri.metrics import mse, ssim_slices
 from sciml.mri.synthesize import shepp_logan
 
 

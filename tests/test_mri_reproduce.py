@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from sciml.experiments.fastmri import reproduce as reproduce_fastmri
 from sciml.mri.evaluate import evaluate_directories
 from sciml.mri.io import list_volumes
 from sciml.mri.masks import mask_func, seed_from_name
 from sciml.mri.reconstruct import reconstruct_directory, reconstruct_unet_volume
-from sciml.mri.reproduce import reproduce_fastmri
 from sciml.mri.synthesize import synthesize_dataset
 from sciml.mri.transforms import apply_mask, zero_filled
 

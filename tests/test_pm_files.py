@@ -9,11 +9,10 @@ from collections import namedtuple
 import h5py
 import numpy as np
 import pytest
+from sciml.datasets import gadget_displacements, nbody_file, open_nbody, read_gadget
+from sciml.solvers import pm
 
 from sciml.cli import main
-from sciml.datasets import gadget_displacements, open_nbody, read_gadget
-from sciml.datasets import nbody_file
-from sciml.solvers import pm
 
 ARGS = ["--particles", "8", "--box", "32", "--steps", "2", "--samples", "2", "--seed", "3"]
 GRID = "Omega_m=0.25,0.35"
@@ -105,8 +104,9 @@ def test_open_nbody(nbody_path, tmp_path):
         np.testing.assert_array_equal(pair["target"], f["pm"][3])
     assert src.element_spec["input"] == ((8, 8, 8, 3), np.float32)
     np.testing.assert_array_equal(src.cosmology["Omega_m"], [0.25, 0.25, 0.35, 0.35])
-    dens = open_nbody(nbody_path, input="lpt2", target="delta_lin")[0]
+    dens = open_nbody(nbody_path, input="lpt2", target="delta_lin", extra=("za",))[0]
     assert dens["target"].shape == (8, 8, 8)
+    np.testing.assert_array_equal(dens["za"], src[0]["input"])
     with pytest.raises(ValueError, match=r"open_nbody: input expected one of .* found 'zz'"):
         open_nbody(nbody_path, input="zz")
     bad = tmp_path / "nan.h5"

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from sciml.solvers import pm
+from sciml.solvers.pm.mesh import _force
 
 BOX = 128.0
 N = 16
@@ -174,6 +175,36 @@ def test_momentum_conserved_and_precision(delta16, x64):
     rms = float(jnp.sqrt(jnp.mean(d64**2)))
     assert rms > 1.0  # a nonlinear run, not a trivial one
     np.testing.assert_allclose(d32, d64, atol=1e-3 * rms)
+
+
+def test_kdk_converges_to_the_ode_solution(delta16, x64):
+    """FastPM KDK vs an adaptive Dormand-Prince solution of dx/da = p/(a^3 E), dp/da = F/(a^2 E)
+    with the same PM force: ~1 % at 5 steps, 5x closer at 20 (nonlinear field, rms 3 Mpc/h)."""
+    from jax.experimental.ode import odeint
+    from sciml.solvers.pm.mesh import force_kernels
+
+    delta = jnp.asarray(delta16, jnp.float64)
+    a0, a1, n_mesh = 0.1, 1.0, 2 * N
+    disp, mom = pm.lpt(COSMO, delta, BOX, a0)
+    q = pm.lagrangian_grid(N, BOX, jnp.float64)
+    inv, grads = (jnp.asarray(v) for v in force_kernels(n_mesh, BOX, "exact", "fd", np.float64))
+    om, ol = COSMO.Omega_m, COSMO.Omega_L
+
+    def rhs(state, a):
+        x, p = state
+        e = jnp.sqrt(om / a**3 + ol)
+        rho = pm.cic_paint(jnp.mod(x, BOX), n_mesh, BOX)
+        force = pm.cic_readout(_force(rho - 1.0, inv, grads, 1.5 * om), jnp.mod(x, BOX), BOX)
+        return p / (a**3 * e), force / (a**2 * e)
+
+    ref = odeint(rhs, (q + disp, mom), jnp.array([a0, a1]), rtol=1e-8, atol=1e-8)[0][-1]
+    d_ref = pm.displacement(q, ref, BOX)
+    rms = float(jnp.sqrt(jnp.mean(d_ref**2)))
+    errs = []
+    for steps in (5, 20):
+        x, _ = pm.fastpm(COSMO, delta, BOX, a_start=a0, a_end=a1, steps=steps)
+        errs.append(float(jnp.sqrt(jnp.mean((pm.displacement(q, x, BOX) - d_ref) ** 2))) / rms)
+    assert rms > 1.0 and errs[0] < 0.03 and errs[1] < errs[0] / 5, (rms, errs)
 
 
 def test_simulate_displacements(delta16):

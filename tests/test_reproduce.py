@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from sciml.cli import main
-from sciml.stepper.reproduce_ks import QUICK, reproduce_learned_stepper
+from sciml.experiments.ks import QUICK
+from sciml.experiments.ks import reproduce as reproduce_learned_stepper
 
 TOY = replace(
     QUICK,
@@ -73,14 +74,14 @@ def test_reproduce_refuses_to_delete_unrelated_directories(tmp_path, capsys):
     code = main(["reproduce", "learned-stepper", "--quick", "--out", str(tmp_path), "--overwrite"])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert "refusing to delete it" in err and len(err.splitlines()) == 1
+    assert "not created by `sciml reproduce`" in err and len(err.splitlines()) == 1
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
 def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
     """The 2-D pipeline (fine NS data, coarse-graining, training, evaluation, figure) at toy size."""
-    from sciml.stepper.reproduce_kolmogorov import QUICK as KQUICK
-    from sciml.stepper.reproduce_kolmogorov import reproduce_kolmogorov
+    from sciml.experiments.kolmogorov import QUICK as KQUICK
+    from sciml.experiments.kolmogorov import reproduce as reproduce_kolmogorov
 
     toy = replace(
         KQUICK, fine_shape=(32, 32), fine_dt=0.02, coarse_shape=(16, 16), spinup=0.4, n_train=2,

@@ -4,15 +4,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from sciml.metrics.field import blowup_time, correlation_time, correlation_vs_time, nrmse_vs_time
+from sciml.metrics.spectra import energy_spectrum
 from sciml.stepper.cost import CostPoint, measure, speedup_at_equal_accuracy
-from sciml.stepper.evaluate import (
-    blowup_time,
-    correlation_time,
-    correlation_vs_time,
-    energy_spectrum,
-    evaluate_rollout,
-    nrmse_vs_time,
-)
+from sciml.stepper.evaluate import evaluate_rollout
 
 
 def _traj(seed=0, shape=(3, 5, 16, 2)):

@@ -210,7 +210,7 @@ def _corrupt(tmp_path, edit):
         (lambda f: f.attrs.__setitem__("format", "something-else"), "attribute 'format' expected"),
         (
             lambda f: f.attrs.__setitem__("format_version", 99),
-            "format_version expected 1, found 99",
+            r"format_version expected one of \(1, 2\), found 99",
         ),
         (
             lambda f: f.__delitem__("tendency/conv_1/kernel"),

@@ -7,9 +7,9 @@ from typing import Any
 
 # One line per experiment. The function takes (out, *, quick, seed, overwrite).
 EXPERIMENTS: dict[str, tuple[str, str]] = {
-    "learned-stepper": ("sciml.stepper.reproduce_ks", "reproduce_learned_stepper"),
-    "kolmogorov": ("sciml.stepper.reproduce_kolmogorov", "reproduce_kolmogorov"),
-    "fastmri": ("sciml.mri.reproduce", "reproduce_fastmri"),
+    "learned-stepper": ("sciml.experiments.ks", "reproduce"),
+    "kolmogorov": ("sciml.experiments.kolmogorov", "reproduce"),
+    "fastmri": ("sciml.experiments.fastmri", "reproduce"),
     "d3m": ("sciml.experiments.d3m", "reproduce"),
 }
 

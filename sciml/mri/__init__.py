@@ -9,6 +9,12 @@ multi-coil), the fastMRI file layout, because the 2-D FFTs act on the last two a
 read-out, ``W`` phase-encode). Real images for networks are channels-last ``(batch, H, W, 1)``.
 """
 
+from sciml.metrics.image import mse as mse
+from sciml.metrics.image import nmse as nmse
+from sciml.metrics.image import psnr as psnr
+from sciml.metrics.image import ssim as ssim
+from sciml.metrics.image import ssim_jax as ssim_jax
+from sciml.metrics.image import ssim_loss as ssim_loss
 from sciml.mri.evaluate import evaluate_directories as evaluate_directories
 from sciml.mri.evaluate import evaluate_volume as evaluate_volume
 from sciml.mri.evaluate import format_metrics as format_metrics
@@ -23,12 +29,6 @@ from sciml.mri.masks import MASK_KINDS as MASK_KINDS
 from sciml.mri.masks import MaskFunc as MaskFunc
 from sciml.mri.masks import mask_func as mask_func
 from sciml.mri.masks import seed_from_name as seed_from_name
-from sciml.mri.metrics import mse as mse
-from sciml.mri.metrics import nmse as nmse
-from sciml.mri.metrics import psnr as psnr
-from sciml.mri.metrics import ssim as ssim
-from sciml.mri.metrics import ssim_jax as ssim_jax
-from sciml.mri.metrics import ssim_loss as ssim_loss
 from sciml.mri.synthesize import synthesize_dataset as synthesize_dataset
 from sciml.mri.transforms import UnetDataTransform as UnetDataTransform
 from sciml.mri.transforms import VarNetDataTransform as VarNetDataTransform

@@ -3,7 +3,7 @@
 For every target file (``reconstruction_esc`` for single-coil, ``reconstruction_rss`` for
 multi-coil) the reconstruction file of the same name (dataset ``reconstruction``) is read, both
 volumes are centre-cropped to ``(w_t, w_t)`` (``w_t`` = the target's last dimension), and MSE,
-NMSE, PSNR and SSIM are computed per volume (:mod:`sciml.mri.metrics`). The summary is the mean
+NMSE, PSNR and SSIM are computed per volume (:mod:`sciml.metrics.image`). The summary is the mean
 over volumes and two sample standard deviations (ddof = 1), printed as
 ``MSE = m +/- 2s NMSE = ... PSNR = ... SSIM = ...``.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from sciml.metrics.image import mse, nmse, psnr, ssim
 from sciml.mri.io import RECONS_KEYS
-from sciml.mri.metrics import mse, nmse, psnr, ssim
 from sciml.mri.transforms import center_crop
 
 METRICS = {"MSE": mse, "NMSE": nmse, "PSNR": psnr, "SSIM": ssim}

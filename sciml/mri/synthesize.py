@@ -17,8 +17,11 @@ the licensed data set. Per volume and slice:
    (single-coil) or ``reconstruction_rss = sqrt(sum_c |ifft2c(y_c)|^2)`` (multi-coil), centre-
    cropped to ``recon_size``.
 
-Volume ``i`` depends only on ``(seed, i)``, so ``--split val`` and ``--split test`` with the same
-seed hold the same images: the validation files are the ground truth of the test files.
+Volume ``i`` depends only on ``(seed, i, split is train)``, so ``--split val`` and ``--split test``
+with the same seed hold the same images: the validation files are the ground truth of the test
+files. Volume 0 of a validation/test split is the plain Shepp-Logan phantom (a recognisable
+figure); training splits never contain it (their volumes are jittered Shepp-Logan or random
+ellipsoids), so validation anatomy never appears in training.
 """
 
 from __future__ import annotations
@@ -369,8 +372,11 @@ def synthesize_dataset(
         masker = mask_func(mask or DEFAULT_MASKS[anatomy], [center_fraction], [acceleration])
     paths = []
     for i in tqdm(range(volumes), desc="synthesize", disable=not sys.stderr.isatty()):
-        rng = np.random.default_rng([seed, i])
-        if i == 0:
+        # Training volumes draw from their own stream: with the same seed, a validation set never
+        # repeats a training anatomy (val and test share theirs: val is the test ground truth).
+        rng = np.random.default_rng([seed, i, 0 if split == "train" else 1])
+        if i == 0 and split != "train":
+            # The plain phantom is a held-out anatomy: shown in validation/test, never trained on.
             phantom = "shepp_logan"
         else:
             phantom = "shepp_logan_jitter" if rng.uniform() < 0.25 else "ellipses"
@@ -389,6 +395,7 @@ def synthesize_dataset(
         attrs = {
             "acquisition": acquisitions[i % len(acquisitions)],
             "patient_id": hashlib.sha256(f"sciml-{seed}-{i}".encode()).hexdigest(),
+            "phantom": phantom,
         }
         if split == "test":
             m, nlf = masker.sample(W, seed=seed_from_name(names[i]))

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from sciml.mri.metrics import ssim_jax
+from sciml.metrics.image import ssim_jax
 from sciml.mri.models import VarNet, fastmri_unet
 
 UNET_MODEL = "sciml.mri.models:fastmri_unet"

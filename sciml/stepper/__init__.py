@@ -41,19 +41,23 @@ _LAZY: dict[str, str] = {
     "normalisation_stats": "sciml.stepper.data",
     "data_hash": "sciml.stepper.data",
     "evaluate_rollout": "sciml.stepper.evaluate",
-    "nrmse_vs_time": "sciml.stepper.evaluate",
-    "correlation_vs_time": "sciml.stepper.evaluate",
-    "correlation_time": "sciml.stepper.evaluate",
-    "blowup_time": "sciml.stepper.evaluate",
-    "energy_spectrum": "sciml.stepper.evaluate",
     "CostPoint": "sciml.stepper.cost",
     "measure": "sciml.stepper.cost",
     "wall_time_per_time_unit": "sciml.stepper.cost",
     "speedup_at_equal_accuracy": "sciml.stepper.cost",
-    "reproduce_learned_stepper": "sciml.stepper.reproduce_ks",
-    "reproduce_kolmogorov": "sciml.stepper.reproduce_kolmogorov",
-    "ExperimentSetup": "sciml.stepper.experiment",
-    "run_experiment": "sciml.stepper.experiment",
+}
+
+# Names that moved out of the area (deprecated aliases for one release): name -> new module.
+_MOVED: dict[str, str] = {
+    "nrmse_vs_time": "sciml.metrics.field",
+    "correlation_vs_time": "sciml.metrics.field",
+    "correlation_time": "sciml.metrics.field",
+    "blowup_time": "sciml.metrics.field",
+    "energy_spectrum": "sciml.metrics.spectra",
+    "reproduce_learned_stepper": "sciml.experiments.ks",
+    "reproduce_kolmogorov": "sciml.experiments.kolmogorov",
+    "ExperimentSetup": "sciml.experiments.stepper_experiment",
+    "run_experiment": "sciml.experiments.stepper_experiment",
 }
 
 __all__ = sorted(_LAZY)
@@ -62,6 +66,10 @@ __all__ = sorted(_LAZY)
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _MOVED:
+        from sciml._deprecation import moved_module
+
+        return moved_module(__name__, _MOVED[name], (name,))(name)
     raise AttributeError(f"module 'sciml.stepper' has no attribute {name!r}")
 
 

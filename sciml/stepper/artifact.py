@@ -44,7 +44,8 @@ from sciml.atomic import atomic_path
 from sciml.stepper import numpy_eval
 
 FORMAT = "sciml-stepper"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 2 = version 1 + every runtime parameter as a plain attribute
 _NORM_KEYS = ("state_mean", "state_std", "tendency_mean", "tendency_std")
 _ARCH_KEYS = (
     "kind",
@@ -69,7 +70,7 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
 
     The write is atomic (temporary file, then rename). Returns the path.
     """
-    from sciml import __version__
+    from sciml._version import __version__
     from sciml.nn import Tendency
 
     path = Path(path)
@@ -99,20 +100,103 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
     meta = dict(stepper.metadata())
     meta["architecture"] = arch
     meta["sciml_version"] = __version__
+    if meta.get("grid_shape") is not None:
+        problem = grid_problem(arch, meta["grid_shape"])
+        if problem:
+            raise ValueError(f"export: {problem}")
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
-        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["format_version"] = np.int64(FORMAT_VERSION)
         f.attrs["metadata"] = json.dumps(meta, sort_keys=True)
+        _write_plain_attributes(f, meta)
         norm = f.create_group("normalization")
         for k in _NORM_KEYS:
             norm.create_dataset(k, data=np.asarray(getattr(stepper, k)[...], np.float32))
-        tg = f.create_group("tendency")
+        tg = f.require_group("tendency")
         for i, c in enumerate(g.convs):
             grp = tg.create_group(f"conv_{i}")
             grp.create_dataset("kernel", data=np.asarray(c.conv.kernel[...], np.float32))
             if c.conv.bias is not None:
                 grp.create_dataset("bias", data=np.asarray(c.conv.bias[...], np.float32))
     return path
+
+
+def min_grid_points(arch: dict) -> int:
+    """Fewest points per axis the network can evaluate (see docs/stepper_artifact.md, "Grid").
+
+    ``ghost``: the ghost fill mirrors ``depth * (kernel_size // 2)`` interior cells per side;
+    ``reflect``: one reflection needs ``kernel_size // 2 + 1`` points; ``periodic`` and ``zero``: 1.
+    """
+    half = int(arch["kernel_size"]) // 2
+    if arch["boundary"] == "ghost":
+        return max(1, int(arch["depth"]) * half)
+    if arch["boundary"] == "reflect":
+        return half + 1
+    return 1
+
+
+def grid_problem(arch: dict, grid: Sequence[int]) -> str | None:
+    """A one-line description of why ``grid`` cannot be evaluated by ``arch``, or ``None``."""
+    need = min_grid_points(arch)
+    small = [int(n) for n in grid if int(n) < need]
+    if small:
+        return (
+            f"grid {tuple(int(n) for n in grid)} has an axis of {min(small)} points; a "
+            f"{arch['boundary']!r} network with kernel_size {arch['kernel_size']} and depth "
+            f"{arch['depth']} needs at least {need} points per axis; use a finer grid"
+        )
+    return None
+
+
+def _write_plain_attributes(f: h5py.File, meta: dict) -> None:
+    """Every runtime parameter as a plain HDF5 attribute (for C/Fortran readers without JSON)."""
+    arch = meta["architecture"]
+    ndim = int(arch["ndim"])
+    grid = meta.get("grid_shape")
+    f.attrs["dt"] = np.float64(meta["dt"])
+    f.attrs["integrator"] = str(meta["integrator"])
+    f.attrs["dx"] = np.asarray(meta["dx"], np.float64)
+    f.attrs["grid_shape"] = np.asarray([0] * ndim if grid is None else grid, np.int64)
+    f.attrs["boundary"] = str(meta["boundary"])
+    f.attrs["boundary_value"] = np.float64(meta.get("boundary_value", 0.0))
+    f.attrs["variables"] = [str(v) for v in meta["variables"]]
+    t = f.require_group("tendency")
+    for key in ("ndim", "channels", "out_channels", "width", "kernel_size", "depth"):
+        t.attrs[key] = np.int64(arch[key])
+    t.attrs["use_bias"] = np.int64(bool(arch["use_bias"]))
+    for key in ("kind", "activation", "boundary"):
+        t.attrs[key] = str(arch[key])
+
+
+def _check_plain_attributes(f: h5py.File, path: Path, meta: dict) -> None:
+    """Version 2: the plain attributes must exist and agree with the JSON metadata."""
+    arch = meta["architecture"]
+    grid = meta.get("grid_shape")
+    want_root = {
+        "dt": meta["dt"],
+        "integrator": meta["integrator"],
+        "dx": list(meta["dx"]),
+        "grid_shape": [0] * int(arch["ndim"]) if grid is None else list(grid),
+        "boundary": meta["boundary"],
+        "boundary_value": meta.get("boundary_value", 0.0),
+        "variables": list(meta["variables"]),
+    }
+    t = f.get("tendency")
+    want_t = {k: arch[k] for k in _ARCH_KEYS}
+    want_t["use_bias"] = int(bool(arch["use_bias"]))
+    for where, obj, want in (("/", f, want_root), ("/tendency", t, want_t)):
+        for key, value in want.items():
+            if obj is None or key not in obj.attrs:
+                raise _fail(path, f"format_version 2 needs attribute {key!r} on {where}")
+            got = obj.attrs[key]
+            got = got.tolist() if isinstance(got, np.ndarray | np.generic) else got
+            if isinstance(got, list):
+                got = [g.decode() if isinstance(g, bytes) else g for g in got]
+            got = got.decode() if isinstance(got, bytes) else got
+            if got != value:
+                raise _fail(
+                    path, f"attribute {where}{key} = {got!r} disagrees with metadata {value!r}"
+                )
 
 
 class LoadedStepper:
@@ -171,6 +255,15 @@ class LoadedStepper:
                 f"state: expected shape {self.state_shape} (or with a leading batch axis), found "
                 f"{z.shape[1:]}; the stepper was trained on this grid"
             )
+        if np.iscomplexobj(z):
+            raise ValueError(
+                f"state: complex values (dtype {z.dtype}) are not supported; the stepper is real, "
+                "pass the real and imaginary parts as separate channels"
+            )
+        if self.grid_shape is None:
+            problem = grid_problem(self.architecture, z.shape[1:-1])
+            if problem:
+                raise ValueError(f"state: {problem}")
         if not np.issubdtype(z.dtype, np.floating):
             z = z.astype(np.float32)
         return z, single
@@ -244,10 +337,11 @@ def load_stepper(path: str | os.PathLike) -> LoadedStepper:
         if fmt != FORMAT:
             raise _fail(path, f"attribute 'format' expected {FORMAT!r}, found {fmt!r}")
         version = f.attrs.get("format_version")
-        if version is None or int(version) != FORMAT_VERSION:
+        if version is None or int(version) not in READABLE_VERSIONS:
             raise _fail(
                 path,
-                f"format_version expected {FORMAT_VERSION}, found {version}; re-export with this sciml",
+                f"format_version expected one of {READABLE_VERSIONS}, found {version}; "
+                "re-export with this sciml",
             )
         try:
             meta = json.loads(f.attrs["metadata"])
@@ -285,6 +379,21 @@ def load_stepper(path: str | os.PathLike) -> LoadedStepper:
             )
         if len(meta["dx"]) != arch["ndim"]:
             raise _fail(path, f"dx has {len(meta['dx'])} entries for a {arch['ndim']}-D network")
+        if arch["kernel_size"] < 1 or arch["kernel_size"] % 2 == 0:
+            raise _fail(path, f"kernel_size must be odd and positive, found {arch['kernel_size']}")
+        if arch["depth"] < 1:
+            raise _fail(path, f"depth must be at least 1, found {arch['depth']}")
+        if meta.get("grid_shape") is not None:
+            if len(meta["grid_shape"]) != arch["ndim"]:
+                raise _fail(
+                    path,
+                    f"grid_shape has {len(meta['grid_shape'])} entries for a {arch['ndim']}-D network",
+                )
+            problem = grid_problem(arch, meta["grid_shape"])
+            if problem:
+                raise _fail(path, problem)
+        if int(version) >= 2:
+            _check_plain_attributes(f, path, meta)
         norm = {}
         for k in _NORM_KEYS:
             norm[k] = _read(f, path, f"normalization/{k}", (c,))

@@ -35,7 +35,25 @@ def register_data(name: str, builder: Callable[..., Any]) -> None:
     _DATA[name] = builder
 
 
+# Packages that provide built-in models as a ``MODELS`` table (name -> builder), read on first
+# use by module name: the loop never imports a concrete model (import-linter checks it).
+BUILTIN_PROVIDERS: tuple[str, ...] = ("sciml.nn.builders",)
+_providers_loaded = False
+
+
+def _load_builtin_models() -> None:
+    global _providers_loaded
+    if _providers_loaded:
+        return
+    _providers_loaded = True
+    for provider in BUILTIN_PROVIDERS:
+        for name, builder in importlib.import_module(provider).MODELS.items():
+            _MODELS.setdefault(name, builder)
+
+
 def _lookup(table: dict[str, Callable[..., Any]], name: str, what: str, key: str) -> Callable:
+    if table is _MODELS:
+        _load_builtin_models()
     if name in table:
         return table[name]
     if ":" in name:
@@ -60,6 +78,7 @@ def _lookup(table: dict[str, Callable[..., Any]], name: str, what: str, key: str
 
 def build_model(name: str, kwargs: dict[str, Any], *, seed: int) -> nnx.Module:
     """Build a registered model with ``rngs=nnx.Rngs(seed)``."""
+    _load_builtin_models()
     if not name:
         raise ValueError(
             "config model.name: expected a model name, found ''; set model.name=tendency "
@@ -95,25 +114,12 @@ def build_source(kind: str, kwargs: dict[str, Any], *, key: str = "data.train") 
 
 def registered() -> dict[str, list[str]]:
     """The registered names, for ``--help`` texts and error messages."""
+    _load_builtin_models()
     return {"model": sorted(_MODELS), "task": sorted(_TASKS), "data": sorted(_DATA)}
 
 
 # --------------------------------------------------------------------------------------------
 # Built-in entries
-
-
-def _tendency(*, channels: int = 1, rngs: nnx.Rngs, **kwargs: Any) -> nnx.Module:
-    from sciml.nn import Tendency
-
-    return Tendency(channels, rngs=rngs, **kwargs)
-
-
-def _unet(
-    *, in_channels: int = 1, out_channels: int = 1, ndim: int = 2, rngs: nnx.Rngs, **kwargs: Any
-) -> nnx.Module:
-    from sciml.nn import UNet
-
-    return UNet(in_channels, out_channels, ndim=ndim, rngs=rngs, **kwargs)
 
 
 def _regression(**kwargs: Any) -> Any:
@@ -165,11 +171,51 @@ def _synthetic_heat(**kwargs: Any) -> Any:
     return SyntheticHeat(**kwargs)
 
 
-register_model("tendency", _tendency)
-register_model("unet", _unet)
 register_task("regression", _regression)
 register_data("array", _array)
 register_data("h5", _h5)
 register_data("xarray", _xarray)
 register_data("windows", _windows)
 register_data("synthetic_heat", _synthetic_heat)
+
+
+# --- graphs (sciml.nn.graph, sciml.datasets.graphs) ---
+def _graph_convnet(
+    *, in_features: int = 1, out_features: int = 1, rngs: nnx.Rngs, **kwargs: Any
+) -> nnx.Module:
+    from sciml.nn.graph import GraphConvNet
+
+    return GraphConvNet(in_features, out_features, rngs=rngs, **kwargs)
+
+
+def _meshgraphnet(
+    *,
+    node_features: int = 1,
+    edge_features: int = 3,
+    out_features: int = 1,
+    rngs: nnx.Rngs,
+    **kw: Any,
+) -> nnx.Module:
+    from sciml.nn.graph import MeshGraphNet
+
+    return MeshGraphNet(node_features, edge_features, out_features, rngs=rngs, **kw)
+
+
+def _graph_regression(**kwargs: Any) -> Any:
+    from sciml.train.graph_tasks import GraphRegressionTask
+
+    return GraphRegressionTask(**kwargs)
+
+
+def _graphs(*, path: str, n_node: int | None = None, n_edge: int | None = None) -> Any:
+    """Graph file (docs/graph_layout.md) as fixed-shape padded samples."""
+    from sciml.datasets.graphs import GraphSource, PaddedGraphs
+
+    return PaddedGraphs(GraphSource(path), n_node=n_node, n_edge=n_edge)
+
+
+register_model("graph_convnet", _graph_convnet)
+register_model("meshgraphnet", _meshgraphnet)
+register_task("graph_regression", _graph_regression)
+register_data("graphs", _graphs)
+# --- end graphs ---

@@ -139,10 +139,10 @@ def run_info(mesh: Any) -> dict[str, Any]:
     import optax
     import orbax.checkpoint
 
-    import sciml
+    from sciml._version import __version__
 
     return {
-        "sciml": sciml.__version__,
+        "sciml": __version__,
         "jax": jax.__version__,
         "flax": flax.__version__,
         "optax": optax.__version__,

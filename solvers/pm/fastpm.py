@@ -100,7 +100,8 @@ def _run(x, p, factors, force_factor, inv, grads, *, n_mesh, box):
     return x, p
 
 
-def _check_steps(steps, a_start, a_end, mesh_factor):
+def check_run_settings(steps, a_start, a_end, mesh_factor) -> tuple[int, float, float, int]:
+    """Validated (steps, a_start, a_end, mesh_factor), or a one-line ``ValueError``."""
     if isinstance(steps, bool) or int(steps) != steps or steps < 1:
         raise ValueError(f"steps: expected an integer >= 1, found {steps!r}; e.g. steps=10")
     a0 = float(check_scale_factor(a_start, "a_start"))
@@ -140,7 +141,7 @@ def fastpm(
       positions (n, n, n, 3) wrapped into [0, box) and momenta p = a^3 E dx/da (n, n, n, 3), on
       the Lagrangian grid, in the input dtype. Displacements: ``displacement(q, x, box)``.
     """
-    steps, a0, a1, mesh_factor = _check_steps(steps, a_start, a_end, mesh_factor)
+    steps, a0, a1, mesh_factor = check_run_settings(steps, a_start, a_end, mesh_factor)
     box = check_box(box)
     check_kernels(laplace, gradient)
     if isinstance(delta_lin_or_ic, (tuple, list)):
@@ -157,7 +158,7 @@ def fastpm(
                 f"{disp.shape} and {mom.shape}"
             )
         for name, v in (("displacement", disp), ("momentum", mom)):
-            if not bool(jnp.all(jnp.isfinite(v))):
+            if not isinstance(v, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(v))):
                 raise ValueError(f"fastpm: initial {name} has NaN or Inf; regenerate the ICs")
     else:
         disp, mom = lpt(cosmo, delta_lin_or_ic, box, a0, order=lpt_order)
@@ -199,7 +200,7 @@ def simulate_displacements(
     Mpc/h on the Lagrangian grid (PM: minimum image), and ``delta_lin`` (n, n, n), the linear
     density contrast at ``a_end``. The PM run starts from 2LPT at ``a_start``.
     """
-    steps, a0, a1, mesh_factor = _check_steps(steps, a_start, a_end, mesh_factor)
+    steps, a0, a1, mesh_factor = check_run_settings(steps, a_start, a_end, mesh_factor)
     delta = linear_field(cosmo, n, box, key=key, a=1.0)
     s1, s2 = lpt_terms(delta, box)
     d1 = float(growth_factor(cosmo, a1))

@@ -117,7 +117,7 @@ def _check_delta(delta_lin) -> int:
             f"delta_lin: expected a cubic grid (n, n, n), found shape {shape}; "
             "make it with linear_field(cosmo, n, box, key=...)"
         )
-    if not bool(jnp.all(jnp.isfinite(delta_lin))):
+    if not isinstance(delta_lin, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(delta_lin))):
         raise ValueError(
             "delta_lin: expected finite values, found NaN or Inf; regenerate the field"
         )
