@@ -186,7 +186,7 @@ def _figures(out: Path, fields, pred, ev, box: float) -> None:
     axes[1][0].axis("off")
     save_figure(fig, out / "d3m_slices.png")
 
-    fig = Figure(figsize=(12, 8))
+    fig = Figure(figsize=(12, 8), layout="constrained")
     axes = fig.subplots(2, 2)
     style = {"za": ("ZA", ":"), "2lpt": ("2LPT", "--"), "d3m": ("D3M", "-")}
     for col, kind in enumerate(("density", "displacement")):
