@@ -87,7 +87,7 @@ def test_augmented_pair_is_a_consistent_lpt_pair():
 def test_batched_jax_augmentation_matches_numpy():
     x = np.random.default_rng(1).normal(size=(6, 4, 4, 4, 3)).astype(np.float32)
     flips, perms = random_symmetries(jax.random.key(3), 6)
-    got = np.asarray(apply_symmetries(jnp.asarray(x), flips, perms))
+    got = np.asarray(jax.jit(apply_symmetries)(jnp.asarray(x), flips, perms))
     from sciml.cosmo.augment import PERMUTATIONS
 
     for i in range(6):
@@ -116,7 +116,9 @@ def test_density_term_matches_numpy_cic(x64):
     n, box = 8, 16.0
     disp = np.random.default_rng(3).normal(size=(n, n, n, 3)) * 1.5
     np.testing.assert_allclose(
-        np.asarray(density_jax(jnp.asarray(disp), box)), density_np(disp, box), atol=1e-12
+        np.asarray(jax.jit(density_jax, static_argnums=1)(jnp.asarray(disp), box)),
+        density_np(disp, box),
+        atol=1e-12,
     )
 
 
@@ -125,13 +127,19 @@ def test_loss_with_density_term():
     disp = np.random.default_rng(3).normal(size=(n, n, n, 3)) * 1.5
     y = jnp.asarray(disp[None], jnp.float32)
     key, step = jax.random.key(0), jnp.int32(0)
-    # Augmentation transforms input and target alike: an identity model stays exact.
-    task = D3MTask(density_weight=0.5, box=box)
-    loss, aux = task.loss(lambda v: v, {"za": y, "pm": y}, key=key, step=step)
+
+    @jax.jit
+    def losses(y):
+        # Augmentation transforms input and target alike: an identity model stays exact.
+        task = D3MTask(density_weight=0.5, box=box)
+        exact = task.loss(lambda v: v, {"za": y, "pm": y}, key=key, step=step)
+        task = D3MTask(density_weight=0.5, box=box, augment=False)
+        scaled = task.loss(lambda v: 1.1 * v, {"za": y, "pm": y}, key=key, step=step)
+        return exact, scaled
+
+    (loss, aux), (loss2, aux2) = losses(y)
     assert float(loss) == 0.0 and float(aux["density_mse"]) == 0.0
-    pred = 1.1 * y
-    task = D3MTask(density_weight=0.5, box=box, augment=False)
-    loss, aux = task.loss(lambda v: pred, {"za": y, "pm": y}, key=key, step=step)
+    loss, aux = loss2, aux2
     want = np.mean((0.1 * disp) ** 2)
     np.testing.assert_allclose(float(aux["mse"]), want, rtol=1e-5)
     np.testing.assert_allclose(float(aux["displacement_error"]), 0.1, rtol=1e-5)
