@@ -176,7 +176,7 @@ def _figures(out: Path, fields, pred, ev, box: float) -> None:
         im = ax.imshow(np.log10(2 + d).T, origin="lower", cmap="magma", vmax=vmax)
         ax.set_title(f"{name}: log10(2 + delta), slice z = {z}")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
-    lim = np.abs(dens["2LPT"] - dens["PM"]).max()
+    lim = np.percentile(np.abs(dens["2LPT"] - dens["PM"]), 99)
     for ax, name in zip(axes[1][1:], ("2LPT", "D3M")):
         im = ax.imshow(
             (dens[name] - dens["PM"]).T, origin="lower", cmap="RdBu_r", vmin=-lim, vmax=lim
