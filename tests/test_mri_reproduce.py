@@ -79,6 +79,21 @@ def test_reproduction_writes_summary_table_and_figures(reproduction):
 def test_reconstruct_directory_restores_the_run_and_matches_the_summary(reproduction, tmp_path):
     out, summary = reproduction
     val = out / "data" / "singlecoil_val"
+    # the run's config.yaml describes its data pipeline (no side file); reconstruct reads it
+    from sciml.mri.reconstruct import read_meta
+    from sciml.train import run_config
+
+    data = run_config(out / "runs" / "unet").data.train
+    assert data.kind == "fastmri" and not (out / "runs" / "unet" / "mri.json").exists()
+    assert data.kwargs["mask"] == {
+        "kind": "random", "center_fractions": [0.08, 0.04], "accelerations": [4, 8]
+    }  # fmt: skip
+    assert read_meta(out / "runs" / "unet") == {
+        "kind": "unet",
+        "challenge": "singlecoil",
+        "mask": {"kind": "random", "center_fractions": [0.08], "accelerations": [4]},
+    }
+    assert read_meta(out / "runs" / "varnet")["challenge"] == "multicoil"
     written = reconstruct_directory(out / "runs" / "unet", val, tmp_path / "recon")
     assert [p.name for p in written] == [p.name for p in list_volumes(val)]
     with h5py.File(written[0], "r") as f:

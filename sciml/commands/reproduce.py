@@ -12,6 +12,9 @@ Experiments:
   d3m              structure formation: the D3M 3-D U-Net (ZA -> particle-mesh displacements)
                    against ZA and 2LPT; displacement error, T(k), r(k), a 4x larger box and
                    unseen cosmologies. `sciml cosmo predict --model OUT/run` reuses the model.
+  graphs           diffusion on a regular grid and an irregular mesh: ConvNet, Chebyshev, GCN and
+                   message-passing steppers vs the FEM solver at equal cost; Chebyshev
+                   denoising on pygsp's airfoil, Minnesota and bunny graphs.
 
 The run directory of learned-stepper / kolmogorov is a training run as well:
 `sciml export OUT --out stepper.h5` exports the trained stepper.
