@@ -181,9 +181,8 @@ def train_stepper(
     from sciml.stepper.normalisation import Normalisation
     from sciml.stepper.tasks import RolloutTask
     from sciml.train import fit, restore_model
-    from sciml.train.registry import build_model
-
     from sciml.train.lock import MARKER_FILE, check_run_dir_owner
+    from sciml.train.registry import build_model
 
     run_dir = run_dir or out
     # The statistics go into the run directory before fit starts: claim it as a run first
