@@ -24,23 +24,12 @@ import numpy as np
 
 from sciml.choices import check_choice
 from sciml.mri.masks import MaskFunc, seed_from_name
+from sciml.solvers.optim.sense import _require_complex
 from sciml.solvers.optim.sense import fft2c as fft2c
 from sciml.solvers.optim.sense import ifft2c as ifft2c
 
 CHALLENGES = ("singlecoil", "multicoil")
 _AXES = (-2, -1)
-
-
-def _require_complex(x: Any, name: str) -> jax.Array:
-    x = jnp.asarray(x)
-    if not jnp.iscomplexobj(x):
-        raise ValueError(
-            f"{name}: expected a complex array (..., H, W), found dtype {x.dtype}; "
-            "convert a real-pair (..., H, W, 2) array with x[..., 0] + 1j * x[..., 1]"
-        )
-    if x.ndim < 2:
-        raise ValueError(f"{name}: expected at least 2 axes (..., H, W), found shape {x.shape}")
-    return x
 
 
 @jax.jit
