@@ -12,10 +12,10 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-
-from sciml.cli import main
 from sciml.datasets import TrajectoryWindows, open_trajectories, write_trajectories
 from sciml.solvers.grid import Grid
+
+from sciml.cli import main
 
 S, T, N, C_ADV, DT = 48, 11, 32, 1.0, 0.05
 L = 2 * np.pi
@@ -75,7 +75,7 @@ BLOCK_JAX = textwrap.dedent(
 
 
 def test_three_commands_give_a_stepper_with_the_advection_tendency(trained):
-    tmp, cfg, run = trained
+    tmp = trained[0]
     u0, ux0 = advection(np.random.default_rng(7), 6, np.zeros(1))
     np.save(tmp / "z.npy", u0[:, 0].astype(np.float32))
     code = BLOCK_JAX + textwrap.dedent(
