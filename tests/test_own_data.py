@@ -176,6 +176,7 @@ def test_example_configs_build_exportable_checked_steppers(tmp_path):
     """The shipped configs train learned steppers whose dt/grid match their data and whose state
     statistics are the ones the run stores (compute_stats of the training source)."""
     from sciml.datasets import compute_stats
+
     from sciml.stepper.artifact import export_stepper, load_stepper
     from sciml.stepper.model import LearnedStepper
     from sciml.train import load_config
