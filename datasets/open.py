@@ -22,6 +22,8 @@ from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
 from sciml.datasets.read_well import is_well_file, read_well
 from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
 
+from sciml.errors import reading
+
 __all__ = ["LAYOUTS", "detect_layout", "open_trajectories"]
 
 LAYOUTS = {
@@ -36,7 +38,17 @@ LAYOUTS = {
 
 
 def detect_layout(path: str | os.PathLike) -> str:
-    """Name of the layout of ``path`` (a key of :data:`LAYOUTS`); error lists what was found."""
+    """Name of the layout of ``path`` (a key of :data:`LAYOUTS`); error lists what was found.
+
+    Raises:
+      FileNotFoundError: no such file.
+      DataFileError: unknown layout, or a damaged file (names the file).
+    """
+    with reading(path, what="trajectory file"):
+        return _detect_layout(path)
+
+
+def _detect_layout(path: str | os.PathLike) -> str:
     if os.fspath(path).endswith(".npz") and os.path.isfile(path):
         return "plain"
     path = check_hdf5_file(path, allow_netcdf3=True)
@@ -97,16 +109,23 @@ def open_trajectories(
         :func:`sciml.datasets.plain_layout.read_plain`): the arrays to read, the role of every
         axis (``"sample,time,x,channel"``), and dt/dx when the file has no such attribute.
     """
-    if layout is None:
-        layout = detect_layout(path)
-    elif layout not in LAYOUTS:
+    if layout is not None and layout not in LAYOUTS:
         raise ValueError(f"layout: expected one of {sorted(LAYOUTS)}, found {layout!r}")
-    if layout == "plain":
+    if layout == "plain" or (layout is None and (dims is not None or _is_plain(path))):
         if not variables:
             raise ValueError(
                 f"{os.fspath(path)}: a plain array file needs variables=[...] naming its arrays"
             )
         return read_plain(path, variables, dims=dims, dt=dt, dx=dx)
+    with reading(path, what="trajectory file"):
+        return _open(path, layout or _detect_layout(path), engine)
+
+
+def _is_plain(path) -> bool:
+    return os.path.isfile(path) and is_plain_array_file(path)
+
+
+def _open(path, layout: str, engine: str | None) -> xr.Dataset:
     if layout == "sciml":
         return read_trajectories(path, engine=engine)
     if layout == "pdebench":

@@ -15,11 +15,13 @@ import json
 import os
 from pathlib import Path
 
+from sciml.errors import DataFileError
+
 FORMAT = "sciml-stepper"
 KINDS = {"tendency": "grid", "graph": "graph"}
 
 
-class ArtifactError(ValueError):
+class ArtifactError(DataFileError):
     """The file is not a valid sciml stepper artifact (the message names the file and the field)."""
 
 
