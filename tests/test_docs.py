@@ -37,3 +37,11 @@ def test_most_doc_blocks_run():
     assert counts, "no python blocks found in docs/"
     run = sum(1 for s, _ in counts if not s)
     assert run >= 4, f"only {run} of {len(counts)} doc blocks run in the tests"
+
+
+def test_cli_reference_names_every_command():
+    from sciml.cli import COMMANDS
+
+    text = (DOCS / "cli.md").read_text()
+    missing = [name for name in COMMANDS if f"### sciml {name}\n" not in text]
+    assert not missing, f"docs/cli.md lacks a section for {missing}"
