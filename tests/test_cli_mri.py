@@ -33,6 +33,11 @@ def test_synthesize_then_evaluate_zero_filled(tmp_path, capsys):
     saved = json.loads(out_json.read_text())
     direct = evaluate_directories(val, recon)
     np.testing.assert_allclose(saved["mean"]["SSIM"], direct["mean"]["SSIM"], rtol=1e-12)
+    # One spread, labelled the same way in both: the JSON std is 1 sigma, the table 2 std.
+    np.testing.assert_allclose(saved["std"]["SSIM"], direct["std"]["SSIM"], rtol=1e-12)
+    assert "1 sigma" in saved["spread"] and "+/- 2 std" in saved["spread"]
+    assert printed.rstrip().endswith("(+/- 2 std over volumes)")
+    assert f"+/- {2 * direct['std']['SSIM']:.4g}" in printed
     # 4x under-sampling loses information: zero-filled is imperfect but correlated.
     assert 0.0 < direct["mean"]["NMSE"] < 0.5 and 0.2 < direct["mean"]["SSIM"] < 1.0
 

@@ -1,6 +1,7 @@
 """fastMRI tools: write synthetic fastMRI volumes, reconstruct a directory with a trained model,
-evaluate reconstructions against targets (mean and +-2 standard deviations over volumes of
-MSE, NMSE, PSNR and SSIM, computed as the reference fastMRI evaluation).
+evaluate reconstructions against targets (MSE, NMSE, PSNR and SSIM as the reference fastMRI
+evaluation computes them; the table prints mean +- 2 standard deviations over volumes, the --json
+file holds the 1-sigma std and says so in its "spread" entry).
 
   sciml mri synthesize --out data/mri/train --volumes 8 --coils 1 --slices 8 --shape 128 128
   sciml mri reconstruct --model runs/fastmri-unet --data data/mri/val --out recon/
@@ -148,7 +149,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from sciml.mri.evaluate import evaluate_directories, format_metrics
+    from sciml.mri.evaluate import SPREAD, evaluate_directories, format_metrics
 
     result = evaluate_directories(
         args.target,
@@ -162,7 +163,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         tmp = args.json.with_name(f".{args.json.name}.tmp")
         # Standard JSON: the undefined spread of a single volume is written as null.
         std = {k: (None if v != v else v) for k, v in result["std"].items()}
-        tmp.write_text(json.dumps({**result, "std": std}, indent=2))
+        tmp.write_text(json.dumps({**result, "std": std, "spread": SPREAD}, indent=2))
         tmp.replace(args.json)
     return 0
 
