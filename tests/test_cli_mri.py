@@ -81,3 +81,31 @@ def test_mri_help_lists_subcommands(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "synthesize" in out and "reconstruct" in out and "evaluate" in out
+
+
+def test_reconstruct_checks_the_volumes_before_loading_the_model(tmp_path, capsys):
+    """A multi-coil volume for a single-coil run is refused from the file's k-space shape alone:
+    the run directory here has no checkpoint at all, so nothing was restored."""
+    from sciml.mri.reconstruct import write_meta
+
+    run = tmp_path / "run"
+    run.mkdir()
+    write_meta(run, kind="unet", challenge="singlecoil", mask={"kind": "random",
+               "center_fractions": [0.08], "accelerations": [4]})  # fmt: skip
+    data = tmp_path / "mc"
+    assert main(["mri", "synthesize", "--out", str(data), "--volumes", "1", "--slices", "1",
+                 "--coils", "2", "--shape", "16", "16", "--recon-size", "8", "8"]) == 0  # fmt: skip
+    capsys.readouterr()
+    argv = [
+        "mri",
+        "reconstruct",
+        "--model",
+        str(run),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "kspace has shape (1, 2, 16, 16)" in err and "singlecoil (slices, H, W)" in err
