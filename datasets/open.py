@@ -111,7 +111,10 @@ def open_trajectories(
     """
     if layout is not None and layout not in LAYOUTS:
         raise ValueError(f"layout: expected one of {sorted(LAYOUTS)}, found {layout!r}")
-    if layout == "plain" or (layout is None and (dims is not None or _is_plain(path))):
+    if layout is None and dims is None:
+        with reading(path, what="trajectory file"):
+            layout = _detect_layout(path)
+    if layout == "plain" or dims is not None:
         if not variables:
             raise ValueError(
                 f"{os.fspath(path)}: a plain array file needs variables=[...] naming its arrays"
@@ -119,10 +122,6 @@ def open_trajectories(
         return read_plain(path, variables, dims=dims, dt=dt, dx=dx)
     with reading(path, what="trajectory file"):
         return _open(path, layout or _detect_layout(path), engine)
-
-
-def _is_plain(path) -> bool:
-    return os.path.isfile(path) and is_plain_array_file(path)
 
 
 def _open(path, layout: str, engine: str | None) -> xr.Dataset:
