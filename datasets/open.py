@@ -22,6 +22,7 @@ from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
 from sciml.datasets.read_well import is_well_file, read_well
 from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
 
+from sciml.choices import check_choice
 from sciml.errors import reading
 
 __all__ = ["LAYOUTS", "detect_layout", "open_trajectories"]
@@ -109,8 +110,8 @@ def open_trajectories(
         :func:`sciml.datasets.plain_layout.read_plain`): the arrays to read, the role of every
         axis (``"sample,time,x,channel"``), and dt/dx when the file has no such attribute.
     """
-    if layout is not None and layout not in LAYOUTS:
-        raise ValueError(f"layout: expected one of {sorted(LAYOUTS)}, found {layout!r}")
+    if layout is not None:
+        check_choice(layout, sorted(LAYOUTS), name="layout")
     if layout is None and dims is None:
         with reading(path, what="trajectory file"):
             layout = _detect_layout(path)

@@ -126,9 +126,11 @@ def test_mri_train_on_synthesized_files_and_rerun_its_config(tmp_path, capsys):
     assert main(argv) == 0
     assert "trained unet 3 steps" in capsys.readouterr().out
     cfg = yaml.safe_load((run / "config.yaml").read_text())
-    assert cfg["data"]["train"]["kind"] == "sciml.mri.train:fastmri_slices"
+    assert cfg["data"]["train"]["kind"] == "fastmri"
     assert cfg["model"]["kwargs"]["chans"] == 4 and cfg["optim"]["name"] == "rmsprop"
-    assert json.loads((run / "mri.json").read_text())["kind"] == "unet"
+    from sciml.mri.reconstruct import read_meta
+
+    assert read_meta(run)["kind"] == "unet" and read_meta(run)["challenge"] == "singlecoil"
     losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
               if json.loads(line)["split"] == "train"]  # fmt: skip
     assert losses and all(np.isfinite(losses))

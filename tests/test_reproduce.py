@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +56,19 @@ def test_learned_stepper_reproduction_end_to_end(tmp_path):
 
     model = restore_model(out)
     test = load_trajectories(out / "data" / "test.nc")
+    # the run's config describes the data fit received: the same windows of data/train.nc
+    from sciml.stepper.data import make_windows
+    from sciml.train import run_config
+    from sciml.train.registry import build_source
+
+    config = run_config(out)
+    described = build_source(config.data.train.kind, dict(config.data.train.kwargs))
+    train = make_windows(load_trajectories(out / "data" / "train.nc").data, n_target=TOY.unroll)
+    assert len(described) == len(train["inputs"])
+    for i in (0, len(described) - 1):
+        np.testing.assert_array_equal(described[i]["targets"], train["targets"][i])
+        np.testing.assert_array_equal(described[i]["inputs"], train["inputs"][i])
+    assert Path(config.model.kwargs["stats_dir"]) == (out / "stats").resolve()  # loop format
     assert model.grid_shape == test.grid.shape == (48,)
     assert model.dt == test.dt == 1.0
     z1 = np.asarray(model(test.data[:, 0]))

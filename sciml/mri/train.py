@@ -1,9 +1,10 @@
 """Train a fastMRI U-Net or VarNet on a directory of fastMRI volumes (licensed or synthesized).
 
 ``sciml mri train --data DIR --model unet|varnet --challenge singlecoil|multicoil`` builds a
-:class:`sciml.train.TrainConfig` whose data section is a registered builder
-(:func:`fastmri_slices`: :class:`sciml.mri.SliceDataset` with the reference data transform), so
-the run's ``config.yaml`` re-runs with ``sciml train --config RUN/config.yaml``.
+:class:`sciml.train.TrainConfig` whose data section is the registered data kind ``fastmri``
+(:func:`sciml.mri.tasks.fastmri_slices`: the reference data transform), so the run's
+``config.yaml`` re-runs with ``sciml train --config RUN/config.yaml`` and ``sciml mri
+reconstruct --model RUN`` reads challenge and mask from it.
 
 Defaults are the published fastMRI baselines (Zbontar et al. 2018; Sriram et al. 2020; see
 /work/shared/reference/fastmri.md):
@@ -13,7 +14,7 @@ Defaults are the published fastMRI baselines (Zbontar et al. 2018; Sriram et al.
   (0.08, 0.04) at 4x and 8x. The reference's lr x0.1 at epoch 40 is not a schedule of the loop:
   the default here is a constant rate (``--set optim.schedule=...`` in a re-run changes it).
 - VarNet: 12 cascades, U-Nets of 18 channels and 4 pools, sensitivity U-Net 8 channels and 4
-  pools, 1 - SSIM loss, Adam lr 3e-4, batch 1, 50 epochs; equispaced masks 0.08 at 4x.
+  pools, 1 - SSIM loss, Adam lr 3e-4, batch 1, 50 epochs; equispaced masks, same pairs.
 
 ``steps`` defaults to 50 epochs of the data (slices x 50); ``--steps`` overrides it for small runs.
 """
@@ -21,8 +22,9 @@ Defaults are the published fastMRI baselines (Zbontar et al. 2018; Sriram et al.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
+
+from sciml.mri.masks import fastmri_mask_spec
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "unet": {
@@ -40,7 +42,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "learning_rate": 1e-3,
             "kwargs": {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False},
         },
-        "mask": {"kind": "random", "center_fractions": [0.08, 0.04], "accelerations": [4, 8]},
+        "mask": fastmri_mask_spec("random"),
         "batch_size": 1,
         "epochs": 50,
     },
@@ -55,44 +57,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "task": "sciml.mri.tasks:VarNetTask",
         "optim": {"name": "adam", "learning_rate": 3e-4},
-        "mask": {"kind": "equispaced", "center_fractions": [0.08], "accelerations": [4]},
+        "mask": fastmri_mask_spec("equispaced"),
         "batch_size": 1,
         "epochs": 50,
     },
 }
-
-
-def fastmri_slices(
-    *,
-    path: str,
-    challenge: str,
-    transform: str,
-    mask: dict[str, Any],
-    seed: int = 0,
-) -> Any:
-    """Data builder for configs: the slices of ``path`` through the reference data transform.
-
-    Args:
-      path: directory (or file) of fastMRI ``.h5`` volumes.
-      challenge: ``singlecoil`` or ``multicoil``.
-      transform: ``unet`` (:class:`UnetDataTransform`) or ``varnet`` (:class:`VarNetDataTransform`).
-      mask: ``{"kind", "center_fractions", "accelerations"}`` of the training masks.
-      seed: seeds the masks drawn during training (one draw per slice read).
-    """
-    from sciml.mri.io import SliceDataset
-    from sciml.mri.masks import mask_func
-    from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform
-
-    masker = mask_func(mask["kind"], mask["center_fractions"], mask["accelerations"], seed=seed)
-    if transform == "unet":
-        tf = UnetDataTransform(challenge, masker, False, training_seed=seed)
-    elif transform == "varnet":
-        tf = VarNetDataTransform(masker, use_seed=False, training_seed=seed)
-    else:
-        raise ValueError(
-            f"fastmri_slices transform: expected 'unet' or 'varnet', found {transform!r}"
-        )
-    return SliceDataset(path, challenge, tf)
 
 
 def _check_data(data: str, challenge: str) -> int:
@@ -186,17 +155,8 @@ def mri_train_config(
     return config
 
 
-def train_mri(config: dict[str, Any], *, model: str, challenge: str) -> Any:
-    """Train ``config`` through :func:`sciml.train.train` and record what reconstruction needs."""
-    from sciml.mri.reconstruct import write_meta
+def train_mri(config: dict[str, Any]) -> Any:
+    """Train ``config`` (from :func:`mri_train_config`) through :func:`sciml.train.train`."""
     from sciml.train import TrainConfig, train
 
-    result = train(TrainConfig.from_dict(config))
-    mask = config["data"]["train"]["kwargs"]["mask"]
-    eval_mask = {
-        "kind": mask["kind"],
-        "center_fractions": mask["center_fractions"][:1],
-        "accelerations": mask["accelerations"][:1],
-    }
-    write_meta(Path(config["run_dir"]), kind=model, challenge=challenge, mask=eval_mask)
-    return result
+    return train(TrainConfig.from_dict(config))
