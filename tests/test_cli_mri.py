@@ -86,12 +86,15 @@ def test_mri_help_lists_subcommands(capsys):
 def test_reconstruct_checks_the_volumes_before_loading_the_model(tmp_path, capsys):
     """A multi-coil volume for a single-coil run is refused from the file's k-space shape alone:
     the run directory here has no checkpoint at all, so nothing was restored."""
-    from sciml.mri.reconstruct import write_meta
+    from sciml.train import TrainConfig
+    from sciml.train.config import dump_config
 
     run = tmp_path / "run"
     run.mkdir()
-    write_meta(run, kind="unet", challenge="singlecoil", mask={"kind": "random",
-               "center_fractions": [0.08], "accelerations": [4]})  # fmt: skip
+    source = {"kind": "fastmri", "kwargs": {"root": str(tmp_path), "challenge": "singlecoil",
+                                            "model": "unet"}}  # fmt: skip
+    cfg = {"model": {"name": "sciml.mri.models:fastmri_unet"}, "data": {"train": source}}
+    dump_config(TrainConfig.from_dict(cfg), run / "config.yaml")
     data = tmp_path / "mc"
     assert main(["mri", "synthesize", "--out", str(data), "--volumes", "1", "--slices", "1",
                  "--coils", "2", "--shape", "16", "16", "--recon-size", "8", "8"]) == 0  # fmt: skip

@@ -124,11 +124,11 @@ def mri_train_config(
 
     def source(path: str) -> dict[str, Any]:
         return {
-            "kind": "sciml.mri.train:fastmri_slices",
+            "kind": "fastmri",
             "kwargs": {
-                "path": os.path.abspath(path),
+                "root": os.path.abspath(path),
                 "challenge": challenge,
-                "transform": model,
+                "model": model,
                 "mask": d["mask"],
                 "seed": seed,
             },
