@@ -9,6 +9,9 @@ Experiments:
                    stepper against the classical solver at the same and finer grids
                    (vorticity correlation against time).
   fastmri          synthetic knee-like volumes: zero-filled vs U-Net (and VarNet) at 4x and 8x.
+  d3m              structure formation: the D3M 3-D U-Net (ZA -> particle-mesh displacements)
+                   against ZA and 2LPT; displacement error, T(k), r(k), a 4x larger box and
+                   unseen cosmologies. `sciml cosmo predict --model OUT/run` reuses the model.
   graphs           diffusion on a regular grid and an irregular mesh: ConvNet, Chebyshev, GCN and
                    message-passing steppers vs the FEM solver at equal cost; Chebyshev
                    denoising on pygsp's airfoil, Minnesota and bunny graphs.

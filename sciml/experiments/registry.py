@@ -14,6 +14,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "fastmri": ("sciml.experiments.fastmri", "reproduce"),
     "graphs": ("sciml.experiments.graphs", "reproduce"),
     "lista": ("sciml.experiments.lista", "reproduce_lista"),
+    "d3m": ("sciml.experiments.d3m", "reproduce"),
 }
 
 

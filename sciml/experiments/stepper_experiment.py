@@ -51,7 +51,14 @@ def _spec(setup: ExperimentSetup):
     return get_equation(setup.equation)
 
 
-def _config(setup: ExperimentSetup, out: Path, model_kwargs: dict, variables, seed: int):
+def _config(
+    setup: ExperimentSetup,
+    out: Path,
+    model_kwargs: dict,
+    variables,
+    seed: int,
+    run_dir: Path | None = None,
+):
     from sciml.train import TrainConfig
 
     def windows(split: str, stride: int) -> dict:
@@ -70,7 +77,11 @@ def _config(setup: ExperimentSetup, out: Path, model_kwargs: dict, variables, se
             "model": {"name": "sciml.stepper.model:make_learned_stepper", "kwargs": model_kwargs},
             "task": {
                 "name": "sciml.stepper.tasks:RolloutTask",
-                "kwargs": {"unroll": setup.unroll, "curriculum": setup.curriculum()},
+                "kwargs": {
+                    "unroll": setup.unroll,
+                    "curriculum": setup.curriculum(),
+                    "noise_std": setup.noise_std,
+                },
             },
             "data": {"train": windows("train", 1), "eval": windows("val", 4)},
             "optim": {
@@ -90,7 +101,7 @@ def _config(setup: ExperimentSetup, out: Path, model_kwargs: dict, variables, se
             "keep_checkpoints": 1,
             "best_metric": "mse_unrolled",
             "seed": seed,
-            "run_dir": str(out),
+            "run_dir": str(run_dir or out),
         }
     )
 
@@ -156,10 +167,13 @@ def make_data(setup: ExperimentSetup, out: Path, *, seed: int) -> _Data:
     return data
 
 
-def train_stepper(setup: ExperimentSetup, data: _Data, out: Path, *, seed: int) -> tuple[Any, Any]:
-    """Phase 2: the conv -> f -> conv stepper trained through ``sciml.train.fit`` in ``out``.
+def train_stepper(
+    setup: ExperimentSetup, data: _Data, out: Path, *, seed: int, run_dir: Path | None = None
+) -> tuple[Any, Any]:
+    """Phase 2: the conv -> f -> conv stepper trained through ``sciml.train.fit`` in ``run_dir``
+    (default ``out``; the data files are ``out/data``).
 
-    The normalisation statistics are written to ``out/stats`` in the loop's format and the
+    The normalisation statistics are written to ``run_dir/stats`` in the loop's format and the
     run's config names them; returns the best checkpoint's model and the fit result.
     """
     from sciml.datasets import ArraySource
@@ -167,8 +181,15 @@ def train_stepper(setup: ExperimentSetup, data: _Data, out: Path, *, seed: int) 
     from sciml.stepper.normalisation import Normalisation
     from sciml.stepper.tasks import RolloutTask
     from sciml.train import fit, restore_model
+    from sciml.train.lock import MARKER_FILE, check_run_dir_owner
     from sciml.train.registry import build_model
 
+    run_dir = run_dir or out
+    # The statistics go into the run directory before fit starts: claim it as a run first
+    # (a folder of the user's holding a stats/ is refused, as fit would refuse it).
+    check_run_dir_owner(str(run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / MARKER_FILE).touch()
     norm = Normalisation.from_trajectories(
         data.train, setup.frame_dt, data_hash=data_hash(data.train)
     )
@@ -187,11 +208,11 @@ def train_stepper(setup: ExperimentSetup, data: _Data, out: Path, *, seed: int) 
             "activation": setup.activation,
         },
         "grid_shape": list(data.grid.shape),
-        "stats_dir": str(norm.save(out / "stats", count=int(data.train[..., 0].size))),
+        "stats_dir": str(norm.save(run_dir / "stats", count=int(data.train[..., 0].size))),
     }
-    config = _config(setup, out, model_kwargs, data.variables, seed)
+    config = _config(setup, out, model_kwargs, data.variables, seed, run_dir)
     model = build_model(config.model.name, dict(config.model.kwargs), seed=seed)
-    task = RolloutTask(setup.unroll, curriculum=setup.curriculum())
+    task = RolloutTask(setup.unroll, curriculum=setup.curriculum(), noise_std=setup.noise_std)
     # the windows of the config's data section (data/train.nc, data/val.nc), held in memory
     train_src = ArraySource(make_windows(data.train, n_target=setup.unroll))
     val_src = ArraySource(make_windows(data.val, n_target=setup.unroll, stride=4))
@@ -200,7 +221,7 @@ def train_stepper(setup: ExperimentSetup, data: _Data, out: Path, *, seed: int) 
         f"steps, unroll up to {setup.unroll})"
     )
     result = fit(model, task, train_src, config=config, eval_source=val_src)
-    return restore_model(out, model, which="best"), result
+    return restore_model(run_dir, model, which="best"), result
 
 
 @dataclass
@@ -386,14 +407,36 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
     t_start = t0 = time.perf_counter()
     data = make_data(setup, out, seed=seed)
     timings["generate_s"] = time.perf_counter() - t0
+    from sciml.experiments.stepper_long import (
+        long_rollout,
+        long_rollout_summary,
+        make_long_reference,
+        reference_noise_floor,
+        train_candidates,
+    )
+
+    long_val = long_test = None
+    if setup.long_frames > 0:
+        t0 = time.perf_counter()
+        long_val, long_test = make_long_reference(setup, seed=seed)
+        timings["generate_long_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    model, result = train_stepper(setup, data, out, seed=seed)
+    model, result, candidates = train_candidates(setup, data, long_val, out, seed=seed)
     timings["train_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     ev = evaluate(setup, data, model)
     timings["evaluate_s"] = time.perf_counter() - t0
     spectra = final_spectra(setup, data, ev)
     summary = summarise(setup, data, ev, spectra, result, out)
+    long = None
+    if long_test is not None:
+        t0 = time.perf_counter()
+        stage(f"long rollouts: {setup.long_frames} steps from {len(long_test)} test states")
+        long = long_rollout(setup, model, long_test)
+        half = len(long_test) // 2
+        floor = reference_noise_floor(setup, long_test[:half], long_test[half:])
+        summary.update(long_rollout_summary(setup, long, floor, candidates))
+        timings["long_rollout_s"] = time.perf_counter() - t0
     summary["timings_s"] = {**timings, "experiment_s": time.perf_counter() - t_start}
     return {
         "summary": summary,
@@ -402,5 +445,6 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
         "classical_name": ev.best_same.name,
         "reference": data.reference,
         "spectra": spectra,
+        "long_rollout": long,
         "model": model,
     }

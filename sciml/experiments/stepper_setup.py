@@ -25,6 +25,13 @@ class ExperimentSetup:
         always added, so one candidate reproduces the reference).
       timing_repeats: timed runs per candidate (the best counts).
       integrator_swaps: also roll the trained G out with RK2, RK4 and dt / 2 and report them.
+      noise_std: Gaussian noise on the training inputs, in units of the state std (stabilises
+        long rollouts: the stepper learns to pull perturbed states back onto the data).
+      long_frames: length (in frames) of the long rollouts scored for boundedness and long-time
+        statistics (0: none); long_burn_in: frames dropped before averaging those statistics.
+      candidates: training seeds tried; with more than one, each is trained in
+        ``out/candidates/seedS`` and the one whose long validation rollouts stay bounded with the
+        smallest long-time spectrum error becomes the run in ``out`` (validation data only).
     """
 
     equation: str
@@ -54,6 +61,10 @@ class ExperimentSetup:
     classical_dt: tuple[float, ...] = ()
     timing_repeats: int = 5
     integrator_swaps: bool = True
+    noise_std: float = 0.0
+    long_frames: int = 0
+    long_burn_in: int = 100
+    candidates: int = 1
 
     @property
     def ndim(self) -> int:
