@@ -199,7 +199,7 @@ class LearnedStepper(nnx.Module):
         if frame_dt is not None and not np.isclose(frame_dt, self.dt, rtol=1e-6, atol=0.0):
             raise ValueError(
                 f"{name}: frames are dt={frame_dt:g} apart but the model's dt={self.dt:g} (its "
-                f"tendency would come out {frame_dt / self.dt:.3g}x too large); set "
+                f"learned tendency would be {frame_dt / self.dt:.3g}x the true rate); set "
                 f"model.kwargs.dt={frame_dt:g} (sciml init stepper reads it from the file)"
             )
         shape = getattr(source, "spatial_shape", None)
