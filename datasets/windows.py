@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
+from sciml.datasets.plain_layout import is_plain_array_file, read_plain
 from sciml.datasets.sources import (
     Source,
     Spec,
@@ -56,6 +57,12 @@ class TrajectoryWindows(Source):
         sample_dim, time_dim: the dims indexing trajectories and time.
         engine: xarray engine for a path (None: h5netcdf for netCDF4/HDF5; see ``open_xarray``).
         check_finite: check every window read for NaN/Inf.
+        dims: for plain array files (h5py/npz without dimension names): the role of every axis,
+            e.g. ``"sample,time,x,channel"`` (see :mod:`sciml.datasets.plain_layout`).
+
+    Attributes ``attrs`` (the file's global attributes), ``frame_dt`` (spacing of the ``time``
+    coordinate, None without one) and ``spatial_shape`` let a model check that the data matches
+    its grid and time step before training.
 
     Item ``i`` is ``{"inputs": (n_input, *spatial, C), "targets": (n_target, *spatial, C)}``,
     float32, where the spatial dims are all the variables' dims other than sample/time in the
@@ -76,8 +83,15 @@ class TrajectoryWindows(Source):
         time_dim: str = "time",
         engine: str | None = None,
         check_finite: bool = True,
+        dims: str | Sequence[str] | None = None,
     ):
         owner = "TrajectoryWindows"
+        if not isinstance(path_or_dataset, xr.Dataset) and (
+            dims is not None or is_plain_array_file(path_or_dataset)
+        ):
+            # Plain arrays carry no dimension names: read them with their axis roles resolved
+            # (stated by the file or by ``dims``), never with HDF5's phony_dim_* names.
+            path_or_dataset = read_plain(path_or_dataset, variables, dims=dims)
         self.n_input = _positive_int(n_input, "n_input", 1)
         self.n_target = _positive_int(n_target, "n_target", 0)
         self.stride = _positive_int(stride, "stride", 1)
@@ -87,6 +101,16 @@ class TrajectoryWindows(Source):
             self.sample_dim, self.time_dim = str(sample_dim), str(time_dim)
             required = (self.sample_dim, self.time_dim)
             self.spatial_dims = common_dims(ds, self.variables, required, self.name, owner)
+            phony = [d for d in self.spatial_dims if str(d).startswith("phony_dim_")]
+            if phony:
+                found = ", ".join(f"{d}={ds.sizes[d]}" for d in ds[self.variables[0]].dims)
+                raise ValueError(
+                    f"{owner}: '{self.name}': unnamed dimensions {phony} (dimensions found: "
+                    f"{found}) could be space or channel axes; pass dims='sample,time,x,channel' "
+                    "naming every axis, or write the file with sciml.datasets.write_trajectories"
+                )
+            self.attrs = dict(ds.attrs)
+            self.frame_dt = _frame_dt(ds, self.time_dim)
             self.n_samples = int(ds.sizes[self.sample_dim])
             self.n_times = int(ds.sizes[self.time_dim])
             span = self.n_input + self.n_target
@@ -105,6 +129,11 @@ class TrajectoryWindows(Source):
                 "inputs": ((self.n_input, *spatial, c), f32),
                 "targets": ((self.n_target, *spatial, c), f32),
             }
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        """Points per spatial axis of every frame."""
+        return tuple(self._spec["inputs"][0][1:-1])
 
     def __len__(self) -> int:
         return self.n_samples * self.windows_per_trajectory
@@ -156,3 +185,14 @@ class TrajectoryWindows(Source):
             f"TrajectoryWindows('{self.name}', variables={self.variables}, n_input={self.n_input}, "
             f"n_target={self.n_target}, stride={self.stride}, n={len(self)})"
         )
+
+
+def _frame_dt(ds: xr.Dataset, time_dim: str) -> float | None:
+    """Uniform spacing of the time coordinate (None without one or if it is not uniform)."""
+    if time_dim not in ds.coords or ds.sizes[time_dim] < 2:
+        return None
+    t = np.asarray(ds[time_dim].values, np.float64)
+    d = np.diff(t)
+    if not np.allclose(d, d[0], rtol=1e-6, atol=0.0):
+        return None
+    return float(d[0])

@@ -13,6 +13,11 @@ import sys
 
 # name -> (module, one-line help, example)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "sciml.commands.init",
+        "write a complete training config for your own trajectory file",
+        "sciml init stepper --data my.h5 --variables u --out stepper.yaml",
+    ),
     "train": (
         "sciml.commands.train",
         "train a model from a YAML config through the sharded training loop",

@@ -150,6 +150,11 @@ def _list_equations() -> int:
         params = ", ".join(f"{k}={getattr(v, 'default', v)}" for k, v in dict(spec.params).items())
         first_line = str(getattr(spec, "description", "")).strip().splitlines()
         print(f"{name:18s} {spec.ndim}-D  {first_line[0] if first_line else ''}")
+        g = spec.default_grid
+        print(
+            f"{'':18s} defaults: --grid {' '.join(map(str, g.shape))}  length "
+            f"{' x '.join(f'{v:g}' for v in g.length)}  --dt {spec.default_dt:g}"
+        )
         if params:
             print(f"{'':18s} params: {params}")
     print(f"{'nbody':18s} 3-D  particle-mesh N-body (FastPM): ZA, 2LPT and PM displacements")

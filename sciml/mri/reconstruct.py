@@ -166,6 +166,30 @@ def write_reconstruction(path: str | os.PathLike, reconstruction: np.ndarray) ->
     return path
 
 
+def _check_volumes(volumes: Sequence[Path], *, multicoil: bool) -> None:
+    """Check every volume's k-space before the (slow) model restore: present, complex, and of
+    the run's challenge (single-coil ``(slices, H, W)``, multi-coil ``(slices, coils, H, W)``)."""
+    rank, what = (
+        (4, "multicoil (slices, coils, H, W)") if multicoil else (3, "singlecoil (slices, H, W)")
+    )
+    for path in volumes:
+        try:
+            with h5py.File(path, "r") as f:
+                if "kspace" not in f:
+                    raise ValueError(
+                        f"{path}: no 'kspace' dataset (found {sorted(f.keys())}); pass fastMRI "
+                        "volumes (sciml mri synthesize writes them)"
+                    )
+                shape, dtype = f["kspace"].shape, f["kspace"].dtype
+        except OSError as err:
+            raise ValueError(f"{path}: not a readable HDF5 file ({err})") from None
+        if len(shape) != rank or dtype.kind != "c":
+            raise ValueError(
+                f"{path}: kspace has shape {shape} and dtype {dtype}, but the model was trained "
+                f"on {what} complex k-space; pass volumes of that challenge"
+            )
+
+
 def reconstruct_directory(
     model_run_dir: str | os.PathLike,
     data_dir: str | os.PathLike,
@@ -223,6 +247,7 @@ def reconstruct_directory(
             )
     m = mask or meta.get("mask") or DEFAULT_MASK
     masker = mask_func(m["kind"], m["center_fractions"], m["accelerations"])
+    _check_volumes(volumes, multicoil=kind == "varnet" or meta.get("challenge") == "multicoil")
     if model is None:
         from sciml.train import restore_model
 

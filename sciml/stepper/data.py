@@ -91,6 +91,25 @@ def load_trajectories(
         ds.close()
 
 
+def grid_from_attrs(attrs: dict[str, Any], shape: Sequence[int] | None = None) -> Grid | None:
+    """The grid a trajectory file's attributes state (``grid_shape``/``domain_length`` or
+    ``dx``; ``boundary``), or None when they state none."""
+    boundary = str(attrs.get("boundary", "periodic"))
+    value = float(attrs.get("boundary_value", 0.0))
+    n = attrs.get("grid_shape", shape)
+    if n is None:
+        return None
+    n = tuple(int(v) for v in np.atleast_1d(n))
+    if "domain_length" in attrs:
+        length = tuple(float(v) for v in np.atleast_1d(attrs["domain_length"]))
+    elif "dx" in attrs:
+        dx = np.broadcast_to(np.asarray(attrs["dx"], np.float64).reshape(-1), (len(n),))
+        length = tuple(float(k * d) for k, d in zip(n, dx))
+    else:
+        return None
+    return Grid(n, length, boundary=boundary, boundary_value=value)
+
+
 def check_data_grid(model: Any, grid: Grid, *, source: str = "data") -> None:
     """Check that trajectories on ``grid`` can be stepped by ``model`` (a LearnedStepper).
 
@@ -103,8 +122,8 @@ def check_data_grid(model: Any, grid: Grid, *, source: str = "data") -> None:
     if not np.allclose(grid.dx, model.dx, rtol=1e-6):
         raise ValueError(
             f"{source}: grid spacing dx={list(grid.dx)} does not match the model's "
-            f"dx={list(model.dx)}; coarse-grain the data to the model grid with "
-            "sciml.solvers.coarsen"
+            f"dx={list(model.dx)}; set model.kwargs.dx={list(grid.dx)} or coarse-grain the "
+            "data to the model grid with sciml.solvers.coarsen"
         )
     tb = getattr(getattr(model, "tendency", None), "boundary", "periodic")
     if grid.boundary != "periodic" and tb == "periodic":

@@ -182,6 +182,53 @@ class LearnedStepper(nnx.Module):
 
     __call__ = step
 
+    def check_data(self, source: Any, *, where: str = "data", reference: Any = None) -> None:
+        """Refuse training data this stepper cannot have been meant for (called by the training
+        loop before the first step, for the train and the eval split).
+
+        Compares, when ``source`` states them (e.g. :class:`sciml.datasets.TrajectoryWindows`:
+        ``frame_dt``, ``spatial_shape``, ``attrs``), the time between frames with ``dt``, the
+        grid spacing and boundary with ``dx``/``boundary``, the grid with ``grid_shape`` and the
+        number of fields with ``variables``; with ``reference`` (the training split), an
+        ``equation`` attribute that differs. Raises ValueError with both values and the fix.
+        """
+        from sciml.stepper.data import check_data_grid, grid_from_attrs
+
+        name = f"{where} '{getattr(source, 'name', type(source).__name__)}'"
+        frame_dt = getattr(source, "frame_dt", None)
+        if frame_dt is not None and not np.isclose(frame_dt, self.dt, rtol=1e-6, atol=0.0):
+            raise ValueError(
+                f"{name}: frames are dt={frame_dt:g} apart but the model's dt={self.dt:g} (its "
+                f"learned tendency would be {frame_dt / self.dt:.3g}x the true rate); set "
+                f"model.kwargs.dt={frame_dt:g} (sciml init stepper reads it from the file)"
+            )
+        shape = getattr(source, "spatial_shape", None)
+        if shape is not None and self.grid_shape is not None and tuple(shape) != self.grid_shape:
+            raise ValueError(
+                f"{name}: grid shape {list(shape)} but the model's grid_shape="
+                f"{list(self.grid_shape)}; set model.kwargs.grid_shape={list(shape)} or "
+                "coarse-grain the data to the model grid (sciml.solvers.coarsen)"
+            )
+        spec = getattr(source, "element_spec", {}).get("inputs")
+        if spec is not None and spec[0][-1] != self.channels:
+            raise ValueError(
+                f"{name}: {spec[0][-1]} channels per frame but the model steps "
+                f"{self.channels} variables {list(self.variables)}; set model.kwargs.variables "
+                "to the data's variables"
+            )
+        attrs = getattr(source, "attrs", None) or {}
+        grid = grid_from_attrs(attrs, shape)
+        if grid is not None:
+            check_data_grid(self, grid, source=name)
+        if reference is not None:
+            mine = attrs.get("equation")
+            theirs = (getattr(reference, "attrs", None) or {}).get("equation")
+            if mine is not None and theirs is not None and str(mine) != str(theirs):
+                raise ValueError(
+                    f"{name}: equation {mine!r} but the training split is {theirs!r}; evaluate "
+                    "on held-out trajectories of the same equation"
+                )
+
     def metadata(self) -> dict[str, Any]:
         """JSON-serialisable description (everything but the weights)."""
         return {

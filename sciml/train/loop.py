@@ -419,6 +419,13 @@ def train(config: TrainConfig, *, callbacks: Sequence[Callback] = ()) -> TrainRe
         eval_source = build_source(
             config.data.eval.kind, dict(config.data.eval.kwargs), key="data.eval"
         )
+    # A model that knows its data's grid and time step (a learned stepper) refuses a mismatch
+    # before the first step; the loop only calls the hook, it never imports a model.
+    check_data = getattr(model, "check_data", None)
+    if callable(check_data):
+        check_data(train_source, where="data.train")
+        if eval_source is not None:
+            check_data(eval_source, where="data.eval", reference=train_source)
     with _locked(config):
         if config.run_dir is not None:
             _store_stats(train_source, config.run_dir)
