@@ -10,6 +10,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "learned-stepper": ("sciml.experiments.ks", "reproduce"),
     "kolmogorov": ("sciml.experiments.kolmogorov", "reproduce"),
     "fastmri": ("sciml.experiments.fastmri", "reproduce"),
+    "burgers": ("sciml.experiments.burgers", "reproduce"),
 }
 
 

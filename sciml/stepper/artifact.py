@@ -351,6 +351,10 @@ def load_stepper(path: str | os.PathLike) -> LoadedStepper:
             if k not in meta:
                 raise _fail(path, f"metadata has no {k!r}")
         arch = meta["architecture"]
+        if isinstance(arch, dict) and arch.get("kind") == "stencil_flux":  # learned stencils
+            from sciml.stepper.stencil_artifact import read_stencil_model
+
+            return read_stencil_model(f, path, meta)
         missing = [k for k in _ARCH_KEYS if k not in arch]
         if missing:
             raise _fail(path, f"architecture is missing {missing}")
