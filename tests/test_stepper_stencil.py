@@ -133,10 +133,10 @@ def test_numpy_example_matches_the_jax_model(monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "examples"))
     import numpy_burgers_learned_flux as ex
 
-    out = ex.main(["--t-end", "1.0"])
+    out = ex.main(["--t-end", "0.5"])
     assert out["mass_drift"] < 1e-4
     m = StencilFluxModel(dx=TWO_PI / 32, nu=0.01, dt=0.05, width=8, depth=2, grid_shape=(32,),
-                         steps_per_frame=20, rngs=nnx.Rngs(0))  # fmt: skip
+                         steps_per_frame=10, rngs=nnx.Rngs(0))  # fmt: skip
     f = Forcing(*(jnp.asarray(out["forcing"][k], jnp.float32)[None] for k in
                   ("amplitude", "omega", "k", "phi")))  # fmt: skip
     dx = TWO_PI / 32

@@ -204,9 +204,15 @@ class StencilFluxModel(nnx.Module):
         return INTEGRATORS[self.integrator](rhs, (u, t), self.dt)
 
     def frame(self, u: jax.Array, t: jax.Array, forcing: Forcing | None = None):
-        """``steps_per_frame`` steps: the model's map between saved frames."""
-        for _ in range(self.steps_per_frame):
-            u, t = self.step(u, t, forcing)
+        """``steps_per_frame`` steps: the model's map between saved frames (a ``lax.scan``, so
+        the step is traced and compiled once)."""
+        if self.steps_per_frame == 1:
+            return self.step(u, t, forcing)
+
+        def body(carry, _):
+            return self.step(*carry, forcing), None
+
+        (u, t), _ = jax.lax.scan(body, (u, t), None, length=self.steps_per_frame)
         return u, t
 
     def metadata(self) -> dict[str, Any]:
