@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sciml.datasets.trajectory_file import TrajectoryWriter
+from sciml.datasets.trajectory_file import TrajectoryWriter, remove_stale_temporaries
 from sciml.solvers.grid import Grid
 from sciml.solvers.rollout import BlowUpError, rollout
-from tqdm import tqdm
+
+from sciml import interrupt
+from sciml.errors import InsufficientSpaceError
+from sciml.progress import Progress
 
 __all__ = ["SimulationBlowUpError", "parse_param_value", "resolve_params", "simulate_to_file"]
 
@@ -34,6 +38,54 @@ class SimulationBlowUpError(BlowUpError, ValueError):
     It is both a :class:`sciml.solvers.BlowUpError` and a ``ValueError`` so that the CLI
     reports it as one line.
     """
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.3g} PiB"
+
+
+def check_resources(
+    path: str | os.PathLike, *, file_bytes: int, memory_bytes: int, compressed: bool
+) -> None:
+    """Refuse, before any work, a run whose file cannot fit the free disk or whose working set
+    cannot fit the available memory; the message gives the estimate and the fix.
+
+    A gzip-compressed file is assumed to shrink at most 4x (simulation output typically shrinks
+    by 15-25%); a run that still runs out of disk stops cleanly at the write that does not fit.
+    """
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if os.path.isdir(directory) and os.access(directory, os.W_OK):
+        free = shutil.disk_usage(directory).free
+        needed = file_bytes // 4 if compressed else file_bytes
+        if needed > free:
+            note = f" (at least {_size(needed)} compressed)" if compressed else ""
+            raise InsufficientSpaceError(
+                f"--out {os.fspath(path)}: the file would take about {_size(file_bytes)} "
+                f"uncompressed{note}, but only {_size(free)} is free there; lower "
+                "--samples/--steps/--grid, raise --save-every or write to a larger disk"
+            )
+    available = _available_memory()
+    if available is not None and memory_bytes > available:
+        raise ValueError(
+            f"--batch: simulating needs about {_size(memory_bytes)} of memory, found "
+            f"{_size(available)} available; lower --batch (or --grid)"
+        )
 
 
 def parse_param_value(text: str) -> Any:
@@ -212,6 +264,15 @@ def simulate_to_file(
         frames_per_segment = max(1, _SEGMENT_BYTES // (4 * cells * batch_size))
     frames_per_segment = int(min(frames_per_segment, n_frames - 1)) if n_frames > 1 else 1
 
+    itemsize = np.dtype(str(dtype)).itemsize
+    remove_stale_temporaries(path)  # left by a killed run of the same target: their space counts
+    check_resources(
+        path,
+        file_bytes=n_samples * n_frames * cells * itemsize,
+        memory_bytes=batch_size * cells * itemsize * (frames_per_segment + 16),
+        compressed=compression_level > 0,
+    )
+
     from sciml._version import __version__
 
     units = dict(getattr(spec, "units", {}) or {})
@@ -242,13 +303,7 @@ def simulate_to_file(
         return rollout(step, z, n_saved * save_every, save_every=save_every, check_finite=False)
 
     advance_jit = jax.jit(advance, static_argnums=1)
-    bar = tqdm(
-        total=n_samples * n_steps,
-        desc=f"simulate {spec.name}",
-        unit="step",
-        unit_scale=True,
-        disable=not sys.stderr.isatty(),
-    )
+    bar = Progress(n_samples * n_steps, desc=f"simulate {spec.name}", unit="step")
     with (
         bar,
         TrajectoryWriter(
@@ -277,6 +332,7 @@ def simulate_to_file(
             writer.write(first, sample_start=start, time_start=0)
             frame = 1
             while frame < n_frames:
+                interrupt.check()
                 n_saved = min(frames_per_segment, n_frames - frame)
                 traj = advance_jit(state, n_saved)
                 chunk = np.asarray(traj[:, 1:])

@@ -20,6 +20,8 @@ from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
 from sciml.datasets.read_well import is_well_file, read_well
 from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
 
+from sciml.errors import reading
+
 __all__ = ["LAYOUTS", "detect_layout", "open_trajectories"]
 
 LAYOUTS = {
@@ -32,7 +34,17 @@ LAYOUTS = {
 
 
 def detect_layout(path: str | os.PathLike) -> str:
-    """Name of the layout of ``path`` (a key of :data:`LAYOUTS`); error lists what was found."""
+    """Name of the layout of ``path`` (a key of :data:`LAYOUTS`); error lists what was found.
+
+    Raises:
+      FileNotFoundError: no such file.
+      DataFileError: unknown layout, or a damaged file (names the file).
+    """
+    with reading(path, what="trajectory file"):
+        return _detect_layout(path)
+
+
+def _detect_layout(path: str | os.PathLike) -> str:
     path = check_hdf5_file(path, allow_netcdf3=True)
     if is_netcdf3(path):
         with open_netcdf(path) as ds:
@@ -79,10 +91,13 @@ def open_trajectories(
       engine: xarray engine for the netCDF layouts (sciml, jax-cfd): ``"h5netcdf"`` (default)
         or ``"netcdf4"``.
     """
-    if layout is None:
-        layout = detect_layout(path)
-    elif layout not in LAYOUTS:
+    if layout is not None and layout not in LAYOUTS:
         raise ValueError(f"layout: expected one of {sorted(LAYOUTS)}, found {layout!r}")
+    with reading(path, what="trajectory file"):
+        return _open(path, layout or _detect_layout(path), engine)
+
+
+def _open(path, layout: str, engine: str | None) -> xr.Dataset:
     if layout == "sciml":
         return read_trajectories(path, engine=engine)
     if layout == "pdebench":

@@ -26,13 +26,16 @@ from typing import Any
 import h5py
 import numpy as np
 
-__all__ = ["ArraySource", "H5Source", "check_finite_sample"]
+from sciml.errors import DataFileError
+
+__all__ = ["ArraySource", "H5Source", "check_finite_sample", "unreadable_sample"]
 
 Spec = dict[str, tuple[tuple[int, ...], np.dtype]]
 
 
 def check_finite_sample(array: np.ndarray, *, where: str, index: int) -> None:
-    """Raise a one-line ``ValueError`` if ``array`` holds NaN or Inf.
+    """Raise a one-line :class:`~sciml.errors.DataFileError` (a ``ValueError``) if ``array``
+    holds NaN or Inf.
 
     ``where`` names the file and variable (e.g. ``"data.h5 variable 'u'"``), ``index`` the sample.
     """
@@ -43,9 +46,23 @@ def check_finite_sample(array: np.ndarray, *, where: str, index: int) -> None:
         return
     n_nan = int(np.isnan(array).sum())
     n_inf = int(array.size - finite.sum()) - n_nan
-    raise ValueError(
+    raise DataFileError(
         f"{where}, sample {index}: expected finite values, found {n_nan} NaN and {n_inf} Inf "
         f"of {array.size}; clean or drop that sample (or pass check_finite=False to skip the check)"
+    )
+
+
+def unreadable_sample(where: str, index: int, err: BaseException) -> DataFileError:
+    """The one-line error for a sample whose bytes cannot be read or decoded (a damaged chunk).
+
+    ``where`` names the file and variable; the message says what to do: the checkpoints of a
+    training run are kept, so the run resumes (``--resume``) once the file is repaired.
+    """
+    text = " ".join(str(err).split()) or type(err).__name__
+    return DataFileError(
+        f"{where}, sample {index}: cannot read the stored data ({text}); that part of the file "
+        "is damaged: regenerate or re-download the file (a training run keeps its checkpoints "
+        "and continues with --resume)"
     )
 
 
@@ -299,9 +316,14 @@ class H5Source:
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         i = sample_index(index, self._length, self.path)
+        out = {}
         with self._handle.lock:
             datasets = self._handle.get().datasets
-            out = {key: np.asarray(datasets[name][i]) for key, name in self.fields.items()}
+            for key, name in self.fields.items():
+                try:
+                    out[key] = np.asarray(datasets[name][i])
+                except Exception as err:  # h5py/HDF5: a chunk fails to decode
+                    raise unreadable_sample(f"{self.path} variable '{name}'", i, err) from None
         if self.check_finite:
             for key, name in self.fields.items():
                 check_finite_sample(out[key], where=f"{self.path} variable '{name}'", index=i)

@@ -19,8 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from sciml.datasets.sources import Spec, check_finite_sample, sample_index
+from sciml.datasets.sources import Spec, check_finite_sample, sample_index, unreadable_sample
 from sciml.datasets.xarray_sources import check_variables, common_dims, open_xarray_lazily
+
+from sciml.errors import reading
 
 __all__ = ["TrajectoryWindows"]
 
@@ -46,7 +48,7 @@ class TrajectoryWindows:
         n_target: frames per target window (``m >= 0``; ``0`` gives inputs only).
         stride: frames between consecutive window starts in a trajectory (``>= 1``).
         sample_dim, time_dim: the dims indexing trajectories and time.
-        engine: xarray engine for a path (``"h5netcdf"``, ``"netcdf4"``, ``"zarr"``, ``None``).
+        engine: xarray engine for a path (None: h5netcdf for netCDF4/HDF5; see ``open_xarray``).
         check_finite: check every window read for NaN/Inf.
 
     Item ``i`` is ``{"inputs": (n_input, *spatial, C), "targets": (n_target, *spatial, C)}``,
@@ -74,28 +76,29 @@ class TrajectoryWindows:
         self.n_target = _positive_int(n_target, "n_target", 0)
         self.stride = _positive_int(stride, "stride", 1)
         self._handle, ds, self.name = open_xarray_lazily(path_or_dataset, engine, owner)
-        self.variables = check_variables(ds, variables, self.name, owner)
-        self.sample_dim, self.time_dim = str(sample_dim), str(time_dim)
-        required = (self.sample_dim, self.time_dim)
-        self.spatial_dims = common_dims(ds, self.variables, required, self.name, owner)
-        self.n_samples = int(ds.sizes[self.sample_dim])
-        self.n_times = int(ds.sizes[self.time_dim])
-        span = self.n_input + self.n_target
-        if span > self.n_times:
-            raise ValueError(
-                f"{owner}: '{self.name}': n_input + n_target = {span} frames per window, found "
-                f"only {self.n_times} frames along '{self.time_dim}'; lower n_input/n_target or "
-                "simulate more steps"
-            )
-        self.windows_per_trajectory = (self.n_times - span) // self.stride + 1
-        self.check_finite = bool(check_finite)
-        spatial = tuple(int(ds.sizes[d]) for d in self.spatial_dims)
-        c = len(self.variables)
-        f32 = np.dtype(np.float32)
-        self._spec: Spec = {
-            "inputs": ((self.n_input, *spatial, c), f32),
-            "targets": ((self.n_target, *spatial, c), f32),
-        }
+        with reading(self.name, what="data file"):
+            self.variables = check_variables(ds, variables, self.name, owner)
+            self.sample_dim, self.time_dim = str(sample_dim), str(time_dim)
+            required = (self.sample_dim, self.time_dim)
+            self.spatial_dims = common_dims(ds, self.variables, required, self.name, owner)
+            self.n_samples = int(ds.sizes[self.sample_dim])
+            self.n_times = int(ds.sizes[self.time_dim])
+            span = self.n_input + self.n_target
+            if span > self.n_times:
+                raise ValueError(
+                    f"{owner}: '{self.name}': n_input + n_target = {span} frames per window, found "
+                    f"only {self.n_times} frames along '{self.time_dim}'; lower n_input/n_target or "
+                    "simulate more steps"
+                )
+            self.windows_per_trajectory = (self.n_times - span) // self.stride + 1
+            self.check_finite = bool(check_finite)
+            spatial = tuple(int(ds.sizes[d]) for d in self.spatial_dims)
+            c = len(self.variables)
+            f32 = np.dtype(np.float32)
+            self._spec: Spec = {
+                "inputs": ((self.n_input, *spatial, c), f32),
+                "targets": ((self.n_target, *spatial, c), f32),
+            }
 
     def __len__(self) -> int:
         return self.n_samples * self.windows_per_trajectory
@@ -119,8 +122,13 @@ class TrajectoryWindows:
         with self._handle.lock:
             ds = self._handle.get()
             for v in self.variables:
-                da = ds[v].isel(where).transpose(*order)
-                channels.append(np.asarray(da.values, dtype=np.float32))
+                try:
+                    da = ds[v].isel(where).transpose(*order)
+                    channels.append(np.asarray(da.values, dtype=np.float32))
+                except Exception as err:  # h5py/HDF5: a chunk fails to decode
+                    frames = f"{self.time_dim} {start}..{start + span - 1}"
+                    where_ = f"{self.name} variable '{v}' ({frames})"
+                    raise unreadable_sample(where_, sample, err) from None
         if self.check_finite:
             for v, c in zip(self.variables, channels):
                 check_finite_sample(

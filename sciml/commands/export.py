@@ -40,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from sciml.stepper.model import LearnedStepper
     from sciml.train import restore_model
 
+    if args.out.is_dir():
+        raise IsADirectoryError(
+            f"--out {args.out}: is a directory; --overwrite replaces a file, never a directory: "
+            f"give a file path such as {args.out / 'stepper.h5'}"
+        )
     if args.out.exists() and not args.overwrite:
         raise FileExistsError(
             f"--out {args.out}: file exists; pass --overwrite or choose another path"

@@ -196,11 +196,14 @@ def _print_run_dir(path: str, lines: int) -> None:
         print("config.yaml: (none)")
     checkpoints = os.path.join(path, "checkpoints")
     if os.path.isdir(checkpoints):
-        steps = sorted(
-            os.listdir(checkpoints),
-            key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n),
-        )
-        print(f"checkpoints: {', '.join(steps) if steps else '(none)'}")
+        from sciml.train.checkpoint import finished_steps
+
+        steps = [str(s) for s in finished_steps(checkpoints)]
+        unfinished = sorted(set(os.listdir(checkpoints)) - set(steps))
+        line = ", ".join(steps) if steps else "(none)"
+        if unfinished:
+            line += f"  (unfinished or foreign: {', '.join(unfinished)})"
+        print(f"checkpoints: {line}")
     metrics = []
     for root, _, files in os.walk(path):
         if os.path.relpath(root, path).count(os.sep) > 1:
@@ -247,8 +250,14 @@ def _describe(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sciml.errors import reading
+
     try:
-        _describe(args)
+        if os.path.isdir(args.path):
+            _describe(args)
+        else:
+            with reading(args.path, what="HDF5/netCDF file"):
+                _describe(args)
     except BrokenPipeError:  # `sciml inspect big.nc | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -13,6 +13,9 @@ Experiments:
                    N = 32 against upwind, MUSCL and WENO5 at N, 2N, 4N (MAE against a WENO5
                    reference, resolution factor, speed-up at equal accuracy); writes the
                    stencil_flux artifact burgers_stencil.h5.
+  graphs           diffusion on a regular grid and an irregular mesh: ConvNet, Chebyshev, GCN and
+                   message-passing steppers vs the FEM solver at equal cost; Chebyshev
+                   denoising on pygsp's airfoil, Minnesota and bunny graphs.
 
 The run directory of learned-stepper / kolmogorov is a training run as well:
 `sciml export OUT --out stepper.h5` exports the trained stepper.

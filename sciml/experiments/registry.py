@@ -11,6 +11,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "kolmogorov": ("sciml.experiments.kolmogorov", "reproduce"),
     "fastmri": ("sciml.experiments.fastmri", "reproduce"),
     "burgers": ("sciml.experiments.burgers", "reproduce"),
+    "graphs": ("sciml.experiments.graphs", "reproduce"),
 }
 
 

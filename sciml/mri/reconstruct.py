@@ -26,7 +26,7 @@ import numpy as np
 from flax import nnx
 from tqdm import tqdm
 
-from sciml.atomic import write_text
+from sciml.atomic import ensure_free_space, write_text
 from sciml.mri.io import SliceDataset, inspect_volume, list_volumes
 from sciml.mri.masks import MaskFunc, mask_func
 from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform, center_crop
@@ -132,6 +132,8 @@ def reconstruct_varnet_volume(
 def write_reconstruction(path: str | os.PathLike, reconstruction: np.ndarray) -> Path:
     """Write ``reconstruction`` ``(slices, h, w)`` to ``path`` atomically (temp file + rename)."""
     path = Path(path)
+    reconstruction = np.asarray(reconstruction, np.float32)
+    ensure_free_space(path, reconstruction.nbytes)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with h5py.File(tmp, "w") as f:

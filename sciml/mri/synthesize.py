@@ -38,6 +38,7 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
+from sciml.atomic import ensure_free_space
 from sciml.mri.io import ISMRMRD_NAMESPACE
 from sciml.mri.masks import mask_func, seed_from_name
 
@@ -295,6 +296,7 @@ def synthesize_volume(
 
 
 def _write_atomic(path: Path, datasets: dict[str, np.ndarray], attrs: dict, header: bytes) -> None:
+    ensure_free_space(path, sum(np.asarray(v).nbytes for v in datasets.values()) + len(header))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with h5py.File(tmp, "w") as f:
@@ -360,6 +362,11 @@ def synthesize_dataset(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [f"file{1000001 + i}.h5" for i in range(volumes)]
+    # The whole request against the free disk, before any volume is computed.
+    per_volume = slices * (coils * H * W * 8 + rh * rw * 4) + 2**16
+    ensure_free_space(
+        out_dir / names[0], volumes * per_volume, what=f"--out {out_dir} ({volumes} volumes)"
+    )
     if not overwrite:
         existing = [n for n in names if (out_dir / n).exists()]
         if existing:

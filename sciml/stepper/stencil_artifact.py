@@ -12,7 +12,8 @@ An addition to the ``sciml-stepper`` artifact family (format version 2, see
 The network output at cell ``i`` (``3 F`` channels, ``y[q * F + f]``) gives the free parts of the
 three stencils of face ``i + 1/2``. The flux is ``F = G(u^-, u^+) - nu u_x`` (``G``: Godunov flux of
 ``u^2/2``, ``nu`` in the metadata), the tendency ``-(F_{i+1/2} - F_{i-1/2}) / dx`` plus the user's
-forcing (cell averages). :func:`sciml.load_stepper` dispatches here on the kind. NumPy only at import.
+forcing (cell averages). ``sciml.load_stepper`` dispatches here on the kind
+(:data:`sciml.artifacts.KINDS`). NumPy only at import.
 """
 
 from __future__ import annotations
@@ -81,12 +82,46 @@ def export_stencil_model(model: Any, path: str | os.PathLike, *, overwrite: bool
     return path
 
 
+def load_stencil_model(path: str | os.PathLike) -> LoadedStencilModel:
+    """Load a ``stencil_flux`` artifact (NumPy and h5py only; ``sciml.load_stepper`` calls this).
+
+    Raises ``FileNotFoundError`` or :class:`sciml.stepper.artifact.ArtifactError` naming the file
+    and the field.
+    """
+    from sciml.stepper.artifact import FORMAT, READABLE_VERSIONS, _fail
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such stepper artifact; export one first")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise _fail(path, f"cannot open as HDF5 ({err})") from None
+    with f:
+        fmt = f.attrs.get("format")
+        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        version = f.attrs.get("format_version")
+        if fmt != FORMAT or version is None or int(version) not in READABLE_VERSIONS:
+            raise _fail(
+                path,
+                f"format/format_version expected {FORMAT!r} {READABLE_VERSIONS}, found "
+                f"{fmt!r} {version}",
+            )
+        try:
+            meta = json.loads(f.attrs["metadata"])
+        except (KeyError, json.JSONDecodeError, TypeError) as err:
+            raise _fail(path, f"attribute 'metadata' is missing or not JSON ({err})") from None
+        return read_stencil_model(f, path, meta)
+
+
 def read_stencil_model(f: h5py.File, path: Path, meta: dict) -> LoadedStencilModel:
     """Read an open ``stencil_flux`` artifact (called by :func:`sciml.load_stepper`)."""
     from sciml.stepper.artifact import _check_plain_attributes, _fail, _read
 
-    arch = meta["architecture"]
-    for k in ("nu", "offsets", "steps_per_frame"):
+    arch = meta.get("architecture") if isinstance(meta, dict) else None
+    if not isinstance(arch, dict) or arch.get("kind") != KIND:
+        raise _fail(path, f"metadata architecture.kind expected {KIND!r}")
+    for k in ("nu", "offsets", "steps_per_frame", "dt", "dx", "integrator", "variables"):
         if k not in meta:
             raise _fail(path, f"metadata has no {k!r} (needed by kind {KIND!r})")
     if arch["activation"] not in numpy_eval.NUMPY_ACTIVATIONS:
