@@ -174,6 +174,73 @@ def _initial_states(spec: Any, grid: Grid, key: jax.Array, start: int, count: in
     return jnp.concatenate(ics, axis=0)
 
 
+def _check_run(n_samples: int, n_steps: int, save_every: int, compression_level: int, dtype: str):
+    """Validate the run-size arguments (one-line errors naming the CLI flag)."""
+    for name, value, low in (
+        ("--samples", n_samples, 1),
+        ("--steps", n_steps, 1),
+        ("--save-every", save_every, 1),
+    ):
+        if int(value) != value or value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, found {value}")
+    if n_steps % save_every:
+        raise ValueError(
+            f"--steps: expected a multiple of --save-every ({save_every}), found {n_steps}; "
+            f"e.g. --steps {max(save_every, n_steps - n_steps % save_every)}"
+        )
+    if isinstance(compression_level, bool) or compression_level not in range(10):
+        raise ValueError(f"--compress: expected a gzip level 0-9, found {compression_level!r}")
+    if str(dtype) not in ("float32", "float64"):
+        raise ValueError(f"--dtype: expected float32 or float64, found {dtype!r}")
+    if str(dtype) == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError(
+            "--dtype float64: JAX runs in float32 unless x64 is on; call "
+            "jax.config.update('jax_enable_x64', True) first (the CLI does this)"
+        )
+
+
+def _segments(
+    n_samples: int, n_frames: int, cells: int, batch_size: int | None, frames: int | None
+) -> tuple[int, int]:
+    """Samples per batch and frames per segment (default: ~32 MB of float32 per segment)."""
+    if batch_size is None:
+        batch_size = max(1, min(n_samples, _SEGMENT_BYTES // (16 * 4 * cells)))
+    batch_size = int(min(batch_size, n_samples))
+    if frames is None:
+        frames = max(1, _SEGMENT_BYTES // (4 * cells * batch_size))
+    frames = int(min(frames, n_frames - 1)) if n_frames > 1 else 1
+    return batch_size, frames
+
+
+def _file_attrs(
+    spec: Any, step: Any, params: dict, *, dt: float, save_every: int, n_steps: int, seed: int
+) -> dict[str, Any]:
+    """The global attributes of a simulated trajectory file (provenance and units)."""
+    from sciml._version import __version__
+
+    units = dict(getattr(spec, "units", {}) or {})
+    return {
+        "title": f"{spec.name} trajectories simulated by sciml",
+        "equation": spec.name,
+        "description": str(getattr(spec, "description", "")),
+        "parameters": json.dumps(params, sort_keys=True, default=str),
+        **{
+            f"param_{k}": v
+            for k, v in sorted(params.items())
+            if isinstance(v, (int, float, str, bool))
+        },
+        "dt": dt,
+        "save_every": int(save_every),
+        "dt_save": dt * save_every,
+        "n_steps": int(n_steps),
+        "solver": str(getattr(spec, "solver", type(step).__name__)),
+        "sciml_version": __version__,
+        "seed": int(seed),
+        "initial_condition_keys": "jax.random.fold_in(jax.random.key(seed), sample)",
+        "units_note": "; ".join(f"{k}: {v}" for k, v in sorted(units.items())),
+    }
+
+
 def simulate_to_file(
     equation: str | Any,
     path: str,
@@ -223,27 +290,7 @@ def simulate_to_file(
         spec = get_equation(equation)
     else:
         spec = equation
-    for name, value, low in (
-        ("--samples", n_samples, 1),
-        ("--steps", n_steps, 1),
-        ("--save-every", save_every, 1),
-    ):
-        if int(value) != value or value < low:
-            raise ValueError(f"{name}: expected an integer >= {low}, found {value}")
-    if n_steps % save_every:
-        raise ValueError(
-            f"--steps: expected a multiple of --save-every ({save_every}), found {n_steps}; "
-            f"e.g. --steps {max(save_every, n_steps - n_steps % save_every)}"
-        )
-    if isinstance(compression_level, bool) or compression_level not in range(10):
-        raise ValueError(f"--compress: expected a gzip level 0-9, found {compression_level!r}")
-    if str(dtype) not in ("float32", "float64"):
-        raise ValueError(f"--dtype: expected float32 or float64, found {dtype!r}")
-    if str(dtype) == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError(
-            "--dtype float64: JAX runs in float32 unless x64 is on; call "
-            "jax.config.update('jax_enable_x64', True) first (the CLI does this)"
-        )
+    _check_run(n_samples, n_steps, save_every, compression_level, dtype)
     params = resolve_params(spec, params)
     grid = _resolve_grid(spec, grid_shape, length)
     dt = float(spec.default_dt if dt is None else dt)
@@ -257,13 +304,9 @@ def simulate_to_file(
     channels = tuple(spec.channels)
     n_frames = n_steps // save_every + 1
     cells = int(np.prod(grid.shape)) * len(channels)
-    if batch_size is None:
-        batch_size = max(1, min(n_samples, _SEGMENT_BYTES // (16 * 4 * cells)))
-    batch_size = int(min(batch_size, n_samples))
-    if frames_per_segment is None:
-        frames_per_segment = max(1, _SEGMENT_BYTES // (4 * cells * batch_size))
-    frames_per_segment = int(min(frames_per_segment, n_frames - 1)) if n_frames > 1 else 1
-
+    batch_size, frames_per_segment = _segments(
+        n_samples, n_frames, cells, batch_size, frames_per_segment
+    )
     itemsize = np.dtype(str(dtype)).itemsize
     remove_stale_temporaries(path)  # left by a killed run of the same target: their space counts
     check_resources(
@@ -272,30 +315,10 @@ def simulate_to_file(
         memory_bytes=batch_size * cells * itemsize * (frames_per_segment + 16),
         compressed=compression_level > 0,
     )
-
-    from sciml._version import __version__
-
     units = dict(getattr(spec, "units", {}) or {})
-    attrs = {
-        "title": f"{spec.name} trajectories simulated by sciml",
-        "equation": spec.name,
-        "description": str(getattr(spec, "description", "")),
-        "parameters": json.dumps(params, sort_keys=True, default=str),
-        **{
-            f"param_{k}": v
-            for k, v in sorted(params.items())
-            if isinstance(v, (int, float, str, bool))
-        },
-        "dt": dt,
-        "save_every": int(save_every),
-        "dt_save": dt * save_every,
-        "n_steps": int(n_steps),
-        "solver": str(getattr(spec, "solver", type(step).__name__)),
-        "sciml_version": __version__,
-        "seed": int(seed),
-        "initial_condition_keys": "jax.random.fold_in(jax.random.key(seed), sample)",
-        "units_note": "; ".join(f"{k}: {v}" for k, v in sorted(units.items())),
-    }
+    attrs = _file_attrs(
+        spec, step, params, dt=dt, save_every=save_every, n_steps=n_steps, seed=seed
+    )
     times = np.arange(n_frames, dtype=np.float64) * dt * save_every
     key = jax.random.key(int(seed))
 

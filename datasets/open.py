@@ -20,6 +20,7 @@ from sciml.datasets.read_pdebench import detect_pdebench_layout, read_pdebench
 from sciml.datasets.read_well import is_well_file, read_well
 from sciml.datasets.trajectory_file import FORMAT_NAME, read_trajectories
 
+from sciml.choices import check_choice
 from sciml.errors import reading
 
 __all__ = ["LAYOUTS", "detect_layout", "open_trajectories"]
@@ -91,8 +92,8 @@ def open_trajectories(
       engine: xarray engine for the netCDF layouts (sciml, jax-cfd): ``"h5netcdf"`` (default)
         or ``"netcdf4"``.
     """
-    if layout is not None and layout not in LAYOUTS:
-        raise ValueError(f"layout: expected one of {sorted(LAYOUTS)}, found {layout!r}")
+    if layout is not None:
+        check_choice(layout, sorted(LAYOUTS), name="layout")
     with reading(path, what="trajectory file"):
         return _open(path, layout or _detect_layout(path), engine)
 

@@ -19,7 +19,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from sciml.datasets.sources import Spec, check_finite_sample, sample_index, unreadable_sample
+from sciml.datasets.sources import (
+    Source,
+    Spec,
+    check_finite_sample,
+    sample_index,
+    unreadable_sample,
+)
 from sciml.datasets.xarray_sources import check_variables, common_dims, open_xarray_lazily
 
 from sciml.errors import reading
@@ -36,7 +42,7 @@ def _positive_int(value: int, name: str, minimum: int) -> int:
     return int(value)
 
 
-class TrajectoryWindows:
+class TrajectoryWindows(Source):
     """Windows of ``n_input`` input and ``n_target`` target frames over trajectory variables.
 
     Args:

@@ -16,6 +16,7 @@ import xarray as xr
 from sciml.datasets.netcdf_open import open_xarray
 from sciml.datasets.sources import (
     LazyHandle,
+    Source,
     Spec,
     check_file,
     check_finite_sample,
@@ -118,7 +119,7 @@ def common_dims(
     return tuple(d for d in first if d not in required)
 
 
-class XarraySource:
+class XarraySource(Source):
     """Variables of a netCDF/HDF5/zarr file (or an ``xr.Dataset``) stacked as channels.
 
     Args:

@@ -30,34 +30,56 @@ def current_umask() -> int:
     return mask
 
 
+class PendingFile:
+    """A temporary file next to ``path`` that becomes ``path`` on :meth:`commit`.
+
+    For writers that keep a file open across calls (streaming trajectory writers); one-shot
+    writes use :func:`atomic_path`. :meth:`discard` removes the temporary file (nothing appears
+    at ``path``). ``suffix`` lets libraries that look at file extensions see the right one.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, suffix: str = ".tmp"):
+        self.path = path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(
+                errno.EISDIR, "is a directory; give a file path inside it", os.fspath(path)
+            )
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        except OSError as err:  # name the user's path, not the temporary one
+            raise type(err)(err.errno, err.strerror, os.fspath(path)) from None
+        try:
+            # mkstemp makes the file private (0600); the result is meant for colleagues and other
+            # tools, so give it the mode any other writer would (0666 less the umask).
+            os.fchmod(fd, 0o666 & ~current_umask())
+        finally:
+            os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> Path:
+        """Move the temporary file to ``path`` (atomic within one file system)."""
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Remove the temporary file if it is still there."""
+        if os.path.exists(self.tmp):
+            os.remove(self.tmp)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``, on error it is removed.
 
     ``suffix`` lets libraries that look at file extensions (matplotlib) see the right one.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
-        raise IsADirectoryError(
-            errno.EISDIR, "is a directory; give a file path inside it", os.fspath(path)
-        )
+    pending = PendingFile(path, suffix=suffix)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    except OSError as err:  # name the user's path, not the temporary one
-        raise type(err)(err.errno, err.strerror, os.fspath(path)) from None
-    try:
-        # mkstemp makes the file private (0600); the result is meant for colleagues and other
-        # tools, so give it the mode any other writer would (0666 less the umask).
-        os.fchmod(fd, 0o666 & ~current_umask())
-    finally:
-        os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
+        yield pending.tmp
+        pending.commit()
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        pending.discard()
         raise
 
 

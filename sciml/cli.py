@@ -43,6 +43,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "fastMRI tools: synthesize data, reconstruct, evaluate",
         "sciml mri synthesize --out data/mri --volumes 4",
     ),
+    "cosmo": (
+        "sciml.commands.cosmo",
+        "cosmology emulator tools: D3M predictions of N-body displacements and densities",
+        "sciml cosmo predict --model runs/d3m --data sims/test.h5 --out d3m_test.h5",
+    ),
 }
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sciml.runge_kutta import TABLEAUX, rk_step
+
 try:  # scipy's erf is vectorised; fall back to math.erf elementwise.
     from scipy.special import erf as _erf
 except ImportError:  # pragma: no cover - scipy is a dependency, kept optional here on purpose
@@ -40,28 +42,13 @@ NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def _euler(f, z, dt):
-    return z + dt * f(z)
+def _numpy_integrator(name: str) -> Callable:
+    def integrate(f: Callable[[np.ndarray], np.ndarray], z: np.ndarray, dt: float) -> np.ndarray:
+        return rk_step(name, f, z, dt)
+
+    integrate.__name__ = name
+    return integrate
 
 
-def _rk2(f, z, dt):
-    k1 = f(z)
-    k2 = f(z + dt * k1)
-    return z + 0.5 * dt * (k1 + k2)
-
-
-def _ssprk3(f, z, dt):
-    z1 = z + dt * f(z)
-    z2 = 0.75 * z + 0.25 * (z1 + dt * f(z1))
-    return z / 3.0 + 2.0 / 3.0 * (z2 + dt * f(z2))
-
-
-def _rk4(f, z, dt):
-    k1 = f(z)
-    k2 = f(z + 0.5 * dt * k1)
-    k3 = f(z + 0.5 * dt * k2)
-    k4 = f(z + dt * k3)
-    return z + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-
-NUMPY_INTEGRATORS = {"euler": _euler, "rk2": _rk2, "ssprk3": _ssprk3, "rk4": _rk4}
+# The Butcher tableaux of sciml.runge_kutta (the same table the JAX steppers use), on NumPy arrays.
+NUMPY_INTEGRATORS = {name: _numpy_integrator(name) for name in TABLEAUX}

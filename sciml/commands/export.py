@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             f"run_dir {args.run_dir}: holds a {type(model).__name__}, expected a learned stepper "
             "(model.name sciml.stepper.model:make_learned_stepper)"
         )
-    model.with_integrator(args.integrator, args.dt)
+    model = model.with_integrator(args.integrator, args.dt)
     if args.format == "hdf5":
         path = export_stepper(model, args.out, overwrite=args.overwrite)
         print(f"wrote {path}: {load_stepper(path)}")

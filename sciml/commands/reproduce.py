@@ -13,6 +13,9 @@ Experiments:
                    N = 32 against upwind, MUSCL and WENO5 at N, 2N, 4N (MAE against a WENO5
                    reference, resolution factor, speed-up at equal accuracy); writes the
                    stencil_flux artifact burgers_stencil.h5.
+  d3m              structure formation: the D3M 3-D U-Net (ZA -> particle-mesh displacements)
+                   against ZA and 2LPT; displacement error, T(k), r(k), a 4x larger box and
+                   unseen cosmologies. `sciml cosmo predict --model OUT/run` reuses the model.
   graphs           diffusion on a regular grid and an irregular mesh: ConvNet, Chebyshev, GCN and
                    message-passing steppers vs the FEM solver at equal cost; Chebyshev
                    denoising on pygsp's airfoil, Minnesota and bunny graphs.

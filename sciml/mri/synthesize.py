@@ -38,9 +38,14 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
-from sciml.atomic import ensure_free_space
+from sciml.atomic import atomic_path, ensure_free_space
 from sciml.mri.io import ISMRMRD_NAMESPACE
-from sciml.mri.masks import mask_func, seed_from_name
+from sciml.mri.masks import (
+    FASTMRI_ACCELERATIONS,
+    FASTMRI_CENTER_FRACTIONS,
+    mask_func,
+    seed_from_name,
+)
 
 ACQUISITIONS = {
     "knee": ("CORPD_FBK", "CORPDFS_FBK"),
@@ -297,18 +302,12 @@ def synthesize_volume(
 
 def _write_atomic(path: Path, datasets: dict[str, np.ndarray], attrs: dict, header: bytes) -> None:
     ensure_free_space(path, sum(np.asarray(v).nbytes for v in datasets.values()) + len(header))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            for key, value in datasets.items():
-                f.create_dataset(key, data=value)
-            f.create_dataset("ismrmrd_header", data=np.bytes_(header))
-            for key, value in attrs.items():
-                f.attrs[key] = value
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        for key, value in datasets.items():
+            f.create_dataset(key, data=value)
+        f.create_dataset("ismrmrd_header", data=np.bytes_(header))
+        for key, value in attrs.items():
+            f.attrs[key] = value
 
 
 def synthesize_dataset(
@@ -323,8 +322,8 @@ def synthesize_dataset(
     anatomy: str = "knee",
     split: str = "train",
     mask: str | None = None,
-    acceleration: float = 4,
-    center_fraction: float = 0.08,
+    acceleration: float = FASTMRI_ACCELERATIONS[0],
+    center_fraction: float = FASTMRI_CENTER_FRACTIONS[0],
     padding: int = 0,
     noise: float = 0.0,
     scale: float = 1e-4,

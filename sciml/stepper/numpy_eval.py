@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sciml.ghost_cells import fill_ghost as fill_ghost_cells
 from sciml.numpy_eval import NUMPY_ACTIVATIONS as NUMPY_ACTIVATIONS
 from sciml.numpy_eval import NUMPY_INTEGRATORS as NUMPY_INTEGRATORS
 
@@ -65,26 +66,6 @@ def tendency(
 def fill_ghost(
     z: np.ndarray, halo: int, boundary: str, dx: Sequence[float], value: float = 0.0
 ) -> np.ndarray:
-    """Add ``halo`` ghost cells per side (cell-centred grid), as ``sciml.solvers.ghost.fill_ghost``.
-
-    Dirichlet (value ``g`` on the face): ``ghost_j = 2 g - u_j``; Neumann (outward normal derivative
-    ``g``): ``ghost_j = u_j + (2 j + 1) dx g``; ``j = 0`` is the ghost next to the face and ``u_j`` its
-    mirror image inside. Periodic wraps.
-    """
-    if boundary == "periodic":
-        return np.pad(z, [(0, 0)] + [(halo, halo)] * (z.ndim - 2) + [(0, 0)], mode="wrap")
-    out = z
-    for i, axis in enumerate(range(1, z.ndim - 1)):
-        n = out.shape[axis]
-        shape = [-1 if a == axis else 1 for a in range(out.ndim)]
-        near_first = (2 * np.arange(halo) + 1).reshape(shape)  # (2 j + 1), j from the face outward
-        lo = np.flip(np.take(out, np.arange(halo), axis=axis), axis=axis)  # outermost ghost first
-        hi = np.flip(np.take(out, np.arange(n - halo, n), axis=axis), axis=axis)  # nearest first
-        if boundary == "dirichlet":
-            lo, hi = 2 * value - lo, 2 * value - hi
-        else:
-            g = value * dx[i]
-            lo = lo + np.flip(near_first, axis=axis) * g
-            hi = hi + near_first * g
-        out = np.concatenate([lo.astype(z.dtype), out, hi.astype(z.dtype)], axis=axis)
-    return out
+    """Add ``halo`` ghost cells per side of ``(batch, *spatial, C)``: the one implementation,
+    :func:`sciml.ghost_cells.fill_ghost` (second-order reflections), on NumPy arrays."""
+    return fill_ghost_cells(z, halo, boundary, dx=tuple(dx), value=value, ndim=z.ndim - 2)

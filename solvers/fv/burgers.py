@@ -12,7 +12,7 @@ with the exact Godunov flux of the convex flux ``u^2/2``,
 from the reconstruction ``scheme``:
 
 - ``"upwind"``: piecewise constant (first-order Godunov), ``u_x`` by ``(u_{i+1} - u_i) / dx``;
-- ``"muscl"``: piecewise linear with the van Leer limiter of :mod:`sciml.solvers.fd_burgers`
+- ``"muscl"``: piecewise linear with the van Leer limiter of :mod:`sciml.solvers.fd.burgers`
   (second order in smooth regions), same ``u_x``;
 - ``"weno5"``: fifth-order WENO (:func:`~sciml.solvers.fv.weno5_faces`), with the fourth-order
   face derivative ``u_x = (u_{i-1} - 15 u_i + 15 u_{i+1} - u_{i+2}) / (12 dx)`` (exact on cell
@@ -31,8 +31,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sciml.solvers.fd_base import positive
-from sciml.solvers.fd_burgers import limited_slope
+from sciml.solvers.fd.base import positive
+from sciml.solvers.fd.burgers import limited_slope
 from sciml.solvers.fv.forcing import Forcing, forcing_cell_average
 from sciml.solvers.fv.weno import weno5_faces
 from sciml.solvers.grid import Grid
