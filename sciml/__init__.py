@@ -32,16 +32,22 @@ def load_stepper(path: str | os.PathLike) -> Any:
     """Load an exported learned stepper (``sciml-stepper`` HDF5) with NumPy and SciPy only.
 
     Grid steppers (``sciml export``) give a :class:`sciml.stepper.LoadedStepper`, graph steppers
-    on a mesh a :class:`sciml.graphs.LoadedGraphStepper`; both offer ``step(z)``,
+    on a mesh a :class:`sciml.graphs.LoadedGraphStepper`, learned finite-volume stencils a
+    :class:`sciml.stepper.stencil_artifact.LoadedStencilModel`; the first two offer ``step(z)``,
     ``tendency(z)`` and ``rhs(t, y)``. The file's ``/tendency`` attribute ``kind`` decides
     (:func:`sciml.artifacts.stepper_kind`). No JAX is imported.
     """
     from sciml.artifacts import stepper_kind
 
-    if stepper_kind(path) == "graph":
+    kind = stepper_kind(path)
+    if kind == "graph":
         from sciml.graphs.artifact import load_graph_stepper
 
         return load_graph_stepper(path)
+    if kind == "stencil_flux":  # learned finite-volume stencils (Burgers)
+        from sciml.stepper.stencil_artifact import load_stencil_model
+
+        return load_stencil_model(path)
     from sciml.stepper.artifact import load_stepper as load_grid_stepper
 
     return load_grid_stepper(path)

@@ -4,7 +4,8 @@ stepper a file holds (NumPy/h5py only, no JAX; below every area).
 Two kinds share the family (``docs/stepper_artifact.md``): grid steppers (conv -> f -> conv,
 read by :mod:`sciml.stepper.artifact`) and graph steppers on a fixed mesh (read by
 :mod:`sciml.graphs.artifact`, ``docs/graph_stepper.md``). The group ``/tendency`` names the kind
-in its attribute ``kind`` (``"tendency"`` for grids, ``"graph"``); version-1 files name it in the
+in its attribute ``kind`` (``"tendency"`` for grids, ``"graph"``, ``"stencil_flux"`` for the
+learned finite-volume stencils of :mod:`sciml.stepper.stencil_artifact`); version-1 files name it in the
 JSON ``metadata`` (``architecture.kind``). ``sciml.load_stepper`` reads the kind here and hands
 the file to the loader of that kind.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from sciml.errors import DataFileError
 
 FORMAT = "sciml-stepper"
-KINDS = {"tendency": "grid", "graph": "graph"}
+KINDS = {"tendency": "grid", "graph": "graph", "stencil_flux": "stencil_flux"}
 
 
 class ArtifactError(DataFileError):
@@ -26,7 +27,7 @@ class ArtifactError(DataFileError):
 
 
 def stepper_kind(path: str | os.PathLike) -> str | None:
-    """``"grid"`` or ``"graph"`` for a sciml stepper artifact; ``None`` when the file cannot be
+    """``"grid"``, ``"graph"`` or ``"stencil_flux"`` for a sciml stepper artifact; ``None`` when the file cannot be
     opened or names no kind (the grid loader then reports what is wrong with it)."""
     import h5py
 

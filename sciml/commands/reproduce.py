@@ -9,6 +9,10 @@ Experiments:
                    stepper against the classical solver at the same and finer grids
                    (vorticity correlation against time).
   fastmri          synthetic knee-like volumes: zero-filled vs U-Net (and VarNet) at 4x and 8x.
+  burgers          forced 1-D Burgers (Bar-Sinai et al. 2019): learned finite-volume stencils at
+                   N = 32 against upwind, MUSCL and WENO5 at N, 2N, 4N (MAE against a WENO5
+                   reference, resolution factor, speed-up at equal accuracy); writes the
+                   stencil_flux artifact burgers_stencil.h5.
   d3m              structure formation: the D3M 3-D U-Net (ZA -> particle-mesh displacements)
                    against ZA and 2LPT; displacement error, T(k), r(k), a 4x larger box and
                    unseen cosmologies. `sciml cosmo predict --model OUT/run` reuses the model.

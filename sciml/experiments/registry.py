@@ -12,6 +12,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "learned-stepper": ("sciml.experiments.ks", "reproduce"),
     "kolmogorov": ("sciml.experiments.kolmogorov", "reproduce"),
     "fastmri": ("sciml.experiments.fastmri", "reproduce"),
+    "burgers": ("sciml.experiments.burgers", "reproduce"),
     "graphs": ("sciml.experiments.graphs", "reproduce"),
     "lista": ("sciml.experiments.lista", "reproduce_lista"),
     "d3m": ("sciml.experiments.d3m", "reproduce"),
