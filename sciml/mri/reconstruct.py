@@ -224,13 +224,6 @@ def reconstruct_directory(
         raise FileNotFoundError(
             f"model_run_dir {str(run_dir)!r}: not a directory; pass a training run directory"
         )
-    meta = read_meta(run_dir)
-    kind = meta.get("kind")
-    if kind not in KINDS:
-        raise ValueError(
-            f"{run_dir / 'config.yaml'}: data.train.kwargs.model: expected one of {list(KINDS)}, "
-            f"found {kind!r}"
-        )
     if batch_size < 1:
         raise ValueError(f"batch_size: expected >= 1, found {batch_size}")
     volumes = list_volumes(data_dir)
@@ -245,6 +238,13 @@ def reconstruct_directory(
                 f"{out_dir / existing[0]}: exists ({len(existing)} of {len(volumes)} outputs); "
                 "pass overwrite=True (--overwrite) or choose another output directory"
             )
+    meta = read_meta(run_dir)
+    kind = meta.get("kind")
+    if kind not in KINDS:
+        raise ValueError(
+            f"{run_dir / 'config.yaml'}: data.train.kwargs.model: expected one of {list(KINDS)}, "
+            f"found {kind!r}"
+        )
     m = mask or meta.get("mask") or DEFAULT_MASK
     masker = mask_func(m["kind"], m["center_fractions"], m["accelerations"])
     _check_volumes(volumes, multicoil=kind == "varnet" or meta.get("challenge") == "multicoil")
