@@ -12,6 +12,10 @@ The step's PRNG key is ``fold_in(key(seed), step)``, so a resumed run draws the 
 an uninterrupted one. The loss is the task's mean over the GLOBAL batch; under ``jit`` on global
 arrays XLA inserts the cross-device reductions, so 1 device, 8 devices and 2 hosts give the same
 losses for the same global batch.
+
+:func:`fit` runs in three phases: :func:`sciml.train.prepare.prepare` (checks, mesh, state on
+the mesh, checkpoints and resume, log, jitted steps), ``_train_steps`` (the loop above) and
+``_finish`` (the trained state back into the model, the result).
 """
 
 from __future__ import annotations
@@ -21,21 +25,18 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from sciml import interrupt
-from sciml.train.checkpoint import Checkpoints, is_damage
-from sciml.train.config import TrainConfig, dump_config
+from sciml.train.config import TrainConfig
 from sciml.train.lock import hold_run_dir
-from sciml.train.mesh import batch_partition_specs, batch_shardings, make_mesh, replicated
-from sciml.train.optim import make_optimizer
-from sciml.train.runlog import RunLogger, prepare_run_dir, run_info
-from sciml.train.state import checkpoint_tree, host_value, keys_from_data, make_steps, to_global
+from sciml.train.prepare import Run, prepare
+from sciml.train.runlog import prepare_run_dir
+from sciml.train.state import checkpoint_tree, host_value
 
 Callback = Callable[[int, list[dict[str, Any]]], None]
 
@@ -61,19 +62,6 @@ class TrainResult:
     run_dir: str | None = None
     final_step: int = 0
     best_step: int | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-
-
-def _check_source(source: Any, where: str) -> None:
-    for attr in ("__len__", "__getitem__", "element_spec"):
-        if not hasattr(source, attr):
-            raise ValueError(
-                f"{where}: expected a data source with __len__, __getitem__ and element_spec, "
-                f"found {type(source).__name__}; wrap arrays in sciml.datasets.ArraySource"
-            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,283 +115,187 @@ def fit(
 
 
 def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResult:
+    """:func:`fit` in its three phases: prepare, the step loop, finish."""
+    run = prepare(model, task, train_source, config, eval_source, callbacks)
+    _train_steps(run)
+    return _finish(model, run)
+
+
+# ---- phase 2 (phase 1 is sciml.train.prepare): the step loop
+
+
+def _train_steps(run: Run) -> None:
+    """Run the steps up to ``config.steps``; the checkpoints and the log are closed however the
+    loop ends (done, diverged, interrupted, failed)."""
+    try:
+        while run.step < run.cfg.steps:
+            interrupt.check()
+            _one_step(run)
+        _resolve(run)
+    finally:
+        if run.ckpt is not None:
+            run.ckpt.close()
+        run.logger.close()
+
+
+def _one_step(run: Run) -> None:
+    """One update on the next batch; then, when due, the previous step's check and log, an
+    evaluation, a checkpoint, and the callbacks."""
+    cfg = run.cfg
+    try:
+        batch = next(run.loader_iter)
+    except StopIteration:
+        raise ValueError(f"data.train: the source ran out of batches at step {run.step}") from None
+    run.params, run.rest, run.rngs, run.opt_state, metrics = run.update_step(
+        run.params, run.rest, run.rngs, run.opt_state, batch, run.key_data, np.int32(run.step)
+    )
+    records = _resolve(run)
+    run.step = step = run.step + 1
+    run.pending = (step, metrics)
+    do_eval = run.eval_source is not None and (
+        (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.steps
+    )
+    do_save = run.ckpt is not None and (
+        (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or step == cfg.steps
+    )
+    if do_eval or do_save or step == cfg.steps or run.callbacks:
+        records += _resolve(run)
+    eval_metrics = None
+    if do_eval:
+        eval_metrics = _evaluate(run, step)
+        records.append(run.logger.log(step, "eval", eval_metrics))
+        if _is_best(run, step, eval_metrics):
+            do_save = run.ckpt is not None
+    if do_save:
+        _save(run, step, {cfg.best_metric: eval_metrics[cfg.best_metric]} if eval_metrics else None)
+    for callback in run.callbacks:
+        callback(step, records)
+
+
+def _resolve(run: Run) -> list[dict[str, Any]]:
+    """Check the loss of the previous step (raising if it diverged) and log its metrics when
+    due; the logged records."""
+    if run.pending is None:
+        return []
+    s, m = run.pending
+    run.pending = None
+    cfg = run.cfg
+    loss = float(host_value(m["loss"]))
+    factor = cfg.divergence_factor
+    # Diverging, not a spike: far above the best loss AND above the loss the run started
+    # from (a spike from 1e-8 to 1e-4 late in a good run is not a divergence).
+    grown = (
+        factor is not None
+        and run.best_loss is not None
+        and run.best_loss > 0
+        and loss > factor * run.best_loss
+        and loss > run.first_loss
+    )
+    if not np.isfinite(loss) or grown:
+        _diverged(run, s, loss, grown)
+    if run.best_loss is None:
+        run.first_loss = loss
+    if run.best_loss is None or loss < run.best_loss:
+        run.best_loss, run.best_loss_step = loss, s
+    run.logger.progress(s, loss)
+    if s % cfg.log_every and s != cfg.steps:
+        return []
+    now = time.perf_counter()
+    rate = (s - run.last_log[0]) / max(now - run.last_log[1], 1e-9)
+    run.last_log = (s, now)
+    values = {k: float(host_value(v)) for k, v in m.items()}
+    values["lr"] = float(run.schedule(s - 1))
+    values["steps_per_s"] = rate
+    return [run.logger.log(s, "train", values)]
+
+
+def _diverged(run: Run, step: int, loss: float, grown: bool) -> NoReturn:
+    """Close the log and raise :class:`DivergenceError` naming the last good checkpoint."""
+    where = "no checkpoint was written"
+    if run.ckpt is not None:
+        run.ckpt.wait()
+        good = run.ckpt.latest_step()
+        if good is not None:
+            where = f"the last good checkpoint is step {good} in {run.ckpt.directory}"
+    run.logger.close()
+    if grown:
+        what = (
+            f"loss {loss:.4g} at step {step} is {loss / run.best_loss:.3g} times its best "
+            f"{run.best_loss:.4g} (step {run.best_loss_step}), above "
+            f"divergence_factor={run.cfg.divergence_factor:g}"
+        )
+        fix = "or raise divergence_factor"
+    else:
+        what, fix = f"loss is {loss} at step {step}", "or check the data for NaN"
+    raise DivergenceError(
+        f"training diverged: {what}; {where}; lower optim.learning_rate, set optim.clip_norm, {fix}"
+    )
+
+
+def _evaluate(run: Run, step: int) -> dict[str, float]:
+    """The mean evaluation metrics over the full batches of the held-out split."""
     from sciml.datasets import Loader, prefetch_to_mesh
 
-    cfg = config
-    if not isinstance(cfg, TrainConfig):
+    cfg = run.cfg
+    eval_loader = Loader(
+        run.eval_source, global_batch=cfg.batch_size, seed=cfg.seed, shuffle=False, num_epochs=1
+    )
+    sums: dict[str, float] = {}
+    n = 0
+    for batch in prefetch_to_mesh(eval_loader, run.eval_shardings):
+        out = run.eval_step(run.params, run.rest, run.rngs, batch, run.key_data, np.int32(step))
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + float(host_value(v))
+        n += 1
+    return {k: v / n for k, v in sums.items()}
+
+
+def _is_best(run: Run, step: int, eval_metrics: dict[str, float]) -> bool:
+    """Whether this evaluation is the best so far (finite); if so it becomes ``run.best``."""
+    cfg = run.cfg
+    if cfg.best_metric not in eval_metrics:
         raise ValueError(
-            f"fit config: expected a sciml.train.TrainConfig, found {type(cfg).__name__}; build "
-            "one with TrainConfig(...) or load_config(path)"
+            f"config best_metric: {cfg.best_metric!r} is not an evaluation metric; "
+            f"available: {', '.join(sorted(eval_metrics))}"
         )
-    if not callable(getattr(task, "loss", None)):
-        raise ValueError(
-            f"fit task: expected an object with loss(model, batch, *, key, step), found "
-            f"{type(task).__name__}; see sciml.train.Task (e.g. sciml.train.RegressionTask())"
-        )
-    _check_source(train_source, "train_source")
-    if eval_source is not None:
-        _check_source(eval_source, "eval_source")
-    is_main = jax.process_index() == 0
-
-    mesh = make_mesh(cfg.mesh.data, cfg.mesh.space)
-    repl = replicated(mesh)
-    spatial_axes = getattr(task, "spatial_axes", None)
-    specs = batch_partition_specs(
-        mesh,
-        train_source.element_spec,
-        cfg.batch_size,
-        space_axis=cfg.mesh.space_axis,
-        spatial_axes=spatial_axes,
-        where="data.train",
+    value = eval_metrics[cfg.best_metric]
+    best = run.best
+    better = best is None or (
+        value < best["value"] if cfg.best_mode == "min" else value > best["value"]
     )
-    shardings = batch_shardings(mesh, specs)
-    eval_shardings = None
-    if eval_source is not None:
-        if len(eval_source) < cfg.batch_size:
-            raise ValueError(
-                f"data.eval: the held-out split has {len(eval_source)} samples, fewer than "
-                f"batch_size={cfg.batch_size}; give more evaluation samples or a smaller batch_size"
-            )
-        eval_shardings = batch_shardings(
-            mesh,
-            batch_partition_specs(
-                mesh,
-                eval_source.element_spec,
-                cfg.batch_size,
-                space_axis=cfg.mesh.space_axis,
-                spatial_axes=spatial_axes,
-                where="data.eval",
-            ),
-        )
+    if better and np.isfinite(value):
+        run.best = {"step": step, "value": value, "metric": cfg.best_metric}
+        return True
+    return False
 
-    run_dir = prepare_run_dir(cfg.run_dir) if cfg.run_dir is not None else None
-    tx, schedule = make_optimizer(cfg.optim, cfg.steps)
-    compute_dtype = jnp.bfloat16 if cfg.compute_dtype == "bfloat16" else None
 
-    # ---- state: replicated parameters, other variables, optimiser state, PRNG key ----
-    graphdef, params, rngs, rest = nnx.split(model, nnx.Param, nnx.RngState, ...)
-    params, rest = to_global((params, rest), repl)
-    rngs = to_global(rngs, repl) if jax.tree.leaves(rngs) else rngs
-    opt_state = jax.jit(tx.init, out_shardings=repl)(params)
-    key_data = np.asarray(jax.random.key_data(jax.random.key(cfg.seed)))
+def _save(run: Run, step: int, metrics: dict[str, float] | None) -> None:
+    """Checkpoint the state with the metadata a resume needs (step, data position, key, best)."""
+    state = checkpoint_tree(run.params, run.rest, run.rngs, run.opt_state)
+    run.ckpt.check_space(step, state)
+    meta = {
+        "step": step,
+        "loader": run.loader_iter.get_state(),
+        "rng_key": [int(v) for v in run.key_data],
+        "best": run.best,
+        "device_count": jax.device_count(),
+        "process_count": jax.process_count(),
+    }
+    run.ckpt.save(step, state, meta, metrics=metrics)
 
-    loader = Loader(train_source, global_batch=cfg.batch_size, seed=cfg.seed, shuffle=True)
-    ckpt = None
-    start_step, best = 0, None
-    if run_dir is not None:
-        ckpt = Checkpoints(
-            os.path.join(run_dir, "checkpoints"),
-            keep=cfg.keep_checkpoints,
-            best_metric=cfg.best_metric,
-            best_mode=cfg.best_mode,
-        )
-        latest = ckpt.latest_step()
-        if latest is not None:
-            template = checkpoint_tree(params, rest, rngs, opt_state)
-            abstract = jax.tree.map(
-                lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl), template
-            )
 
-            def load(step: int) -> tuple[dict[str, Any], dict[str, Any]]:
-                ckpt.check_compatible(step, nnx.to_pure_dict(params), section="params")
-                ckpt.check_compatible(step, nnx.to_pure_dict(rest), section="rest")
-                try:
-                    return ckpt.restore(step, abstract)
-                except (ValueError, KeyError, TypeError) as err:
-                    if is_damage(err):
-                        raise
-                    raise ValueError(
-                        f"checkpoint {ckpt.directory}/{step}: cannot restore onto this model and "
-                        f"optimiser ({' '.join(str(err).split())[:300]}); resume with the run's "
-                        "config.yaml or start a new --run-dir"
-                    ) from None
+# ---- phase 3: finish
 
-            # A damaged newest checkpoint (disk fault, a copy cut short) is set aside with a
-            # warning and the run resumes from the newest intact one.
-            set_aside = os.path.join(run_dir, "damaged_checkpoints") if is_main else None
-            latest, (state, meta) = ckpt.first_intact(
-                sorted(ckpt.all_steps(), reverse=True), load, set_aside=set_aside
-            )
-            nnx.replace_by_pure_dict(params, state["params"])
-            nnx.replace_by_pure_dict(rest, state["rest"])
-            if jax.tree.leaves(rngs):
-                nnx.replace_by_pure_dict(
-                    rngs, keys_from_data(state["rngs"], nnx.to_pure_dict(rngs))
-                )
-            opt_state = state["opt_state"]
-            start_step = int(meta["step"])
-            key_data = np.asarray(meta["rng_key"], dtype=np.uint32)
-            loader.set_state(meta["loader"])
-            best = meta.get("best")
-        if is_main:
-            dump_config(cfg, os.path.join(run_dir, "config.yaml"))
 
-    logger = RunLogger(run_dir, start_step=start_step, total_steps=cfg.steps, enabled=is_main)
-    if run_dir is not None and is_main:
-        info = run_info(mesh)
-        info["resumed_from_step"] = start_step
-        logger.write_json("run_info.json", info)
-
-    # ---- the pure update and evaluation steps, jitted with explicit shardings ----
-    update, evaluate_batch = make_steps(graphdef, task, tx, compute_dtype=compute_dtype)
-    update_step = jax.jit(
-        update,
-        in_shardings=(repl, repl, repl, repl, shardings, repl, repl),
-        out_shardings=repl,
-        donate_argnums=(0, 1, 2, 3),
-    )
-    eval_step = jax.jit(
-        evaluate_batch,
-        in_shardings=(repl, repl, repl, eval_shardings, repl, repl),
-        out_shardings=repl,
-    )
-
-    def run_eval(step: int) -> dict[str, float]:
-        eval_loader = Loader(
-            eval_source, global_batch=cfg.batch_size, seed=cfg.seed, shuffle=False, num_epochs=1
-        )
-        sums: dict[str, float] = {}
-        n = 0
-        for batch in prefetch_to_mesh(eval_loader, eval_shardings):
-            out = eval_step(params, rest, rngs, batch, key_data, np.int32(step))
-            for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + float(host_value(v))
-            n += 1
-        return {k: v / n for k, v in sums.items()}
-
-    def meta_now(step: int) -> dict[str, Any]:
-        return {
-            "step": step,
-            "loader": loader_iter.get_state(),
-            "rng_key": [int(v) for v in key_data],
-            "best": best,
-            "device_count": jax.device_count(),
-            "process_count": jax.process_count(),
-        }
-
-    def save(step: int, metrics: dict[str, float] | None = None) -> None:
-        state = checkpoint_tree(params, rest, rngs, opt_state)
-        ckpt.check_space(step, state)
-        ckpt.save(step, state, meta_now(step), metrics=metrics)
-
-    # ---- the loop ----
-    loader_iter = prefetch_to_mesh(loader, shardings)
-    pending: tuple[int, dict[str, jax.Array]] | None = None
-    best_loss: list = [None, None, None]  # lowest training loss so far, its step, first loss
-    last_log = (start_step, time.perf_counter())
-    step = start_step
-
-    def resolve() -> list[dict[str, Any]]:
-        """Check (and maybe log) the metrics of the previous step."""
-        nonlocal pending, last_log
-        if pending is None:
-            return []
-        s, m = pending
-        pending = None
-        loss = float(host_value(m["loss"]))
-        factor = cfg.divergence_factor
-        # Diverging, not a spike: far above the best loss AND above the loss the run started
-        # from (a spike from 1e-8 to 1e-4 late in a good run is not a divergence).
-        grown = (
-            factor is not None
-            and best_loss[0] is not None
-            and best_loss[0] > 0
-            and loss > factor * best_loss[0]
-            and loss > best_loss[2]
-        )
-        if not np.isfinite(loss) or grown:
-            where = "no checkpoint was written"
-            if ckpt is not None:
-                ckpt.wait()
-                good = ckpt.latest_step()
-                if good is not None:
-                    where = f"the last good checkpoint is step {good} in {ckpt.directory}"
-            logger.close()
-            if grown:
-                what = (
-                    f"loss {loss:.4g} at step {s} is {loss / best_loss[0]:.3g} times its best "
-                    f"{best_loss[0]:.4g} (step {best_loss[1]}), above divergence_factor={factor:g}"
-                )
-                fix = "or raise divergence_factor"
-            else:
-                what, fix = f"loss is {loss} at step {s}", "or check the data for NaN"
-            raise DivergenceError(
-                f"training diverged: {what}; {where}; lower optim.learning_rate, set "
-                f"optim.clip_norm, {fix}"
-            )
-        if best_loss[0] is None:
-            best_loss[2] = loss
-        if best_loss[0] is None or loss < best_loss[0]:
-            best_loss[0], best_loss[1] = loss, s
-        logger.progress(s, loss)
-        if s % cfg.log_every and s != cfg.steps:
-            return []
-        now = time.perf_counter()
-        rate = (s - last_log[0]) / max(now - last_log[1], 1e-9)
-        last_log = (s, now)
-        values = {k: float(host_value(v)) for k, v in m.items()}
-        values["lr"] = float(schedule(s - 1))
-        values["steps_per_s"] = rate
-        return [logger.log(s, "train", values)]
-
-    try:
-        while step < cfg.steps:
-            interrupt.check()
-            try:
-                batch = next(loader_iter)
-            except StopIteration:
-                raise ValueError(
-                    f"data.train: the source ran out of batches at step {step}"
-                ) from None
-            params, rest, rngs, opt_state, metrics = update_step(
-                params, rest, rngs, opt_state, batch, key_data, np.int32(step)
-            )
-            records = resolve()
-            step += 1
-            pending = (step, metrics)
-            do_eval = eval_source is not None and (
-                (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.steps
-            )
-            do_save = ckpt is not None and (
-                (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or step == cfg.steps
-            )
-            if do_eval or do_save or step == cfg.steps or callbacks:
-                records += resolve()
-            eval_metrics = None
-            if do_eval:
-                eval_metrics = run_eval(step)
-                records.append(logger.log(step, "eval", eval_metrics))
-                if cfg.best_metric not in eval_metrics:
-                    raise ValueError(
-                        f"config best_metric: {cfg.best_metric!r} is not an evaluation metric; "
-                        f"available: {', '.join(sorted(eval_metrics))}"
-                    )
-                value = eval_metrics[cfg.best_metric]
-                better = best is None or (
-                    value < best["value"] if cfg.best_mode == "min" else value > best["value"]
-                )
-                if better and np.isfinite(value):
-                    best = {"step": step, "value": value, "metric": cfg.best_metric}
-                    do_save = ckpt is not None
-            if do_save:
-                save(
-                    step, {cfg.best_metric: eval_metrics[cfg.best_metric]} if eval_metrics else None
-                )
-            for callback in callbacks:
-                callback(step, records)
-        resolve()
-    finally:
-        if ckpt is not None:
-            ckpt.close()
-        logger.close()
-
-    nnx.update(model, params, rngs, rest)
+def _finish(model: nnx.Module, run: Run) -> TrainResult:
+    """Write the trained state back into ``model``; the result of the run."""
+    nnx.update(model, run.params, run.rngs, run.rest)
     return TrainResult(
         model=model,
-        history=logger.history,
-        run_dir=run_dir,
-        final_step=step,
-        best_step=best["step"] if best else None,
+        history=run.logger.history,
+        run_dir=run.run_dir,
+        final_step=run.step,
+        best_step=run.best["step"] if run.best else None,
     )
 
 
