@@ -138,3 +138,30 @@ def test_unet_reconstruction_is_denormalised(tmp_path):
     inside = np.abs(z) < 5.9
     assert inside.mean() > 0.9
     np.testing.assert_allclose(recon[inside], zf[inside], rtol=1e-4, atol=1e-4 * zf.max())
+
+
+def test_reproduction_on_a_users_data_folder(reproduction, tmp_path, capsys):
+    """`--data DIR` trains and evaluates on the user's volumes (here: the synthesized ones laid
+    out as the fastMRI download names them) instead of synthesizing phantoms."""
+    from sciml.cli import main
+    from sciml.experiments.fastmri import real_data_dirs
+
+    out, _ = reproduction
+    user = tmp_path / "fastmri"
+    user.mkdir()
+    for split in ("train", "val"):  # the download's names
+        (user / f"knee_singlecoil_{split}").symlink_to(out / "data" / f"singlecoil_{split}")
+    assert real_data_dirs(user, "singlecoil") == (
+        user / "knee_singlecoil_train",
+        user / "knee_singlecoil_val",
+    )
+    settings = {**TINY, "varnet": False, "cs_iters": 0}
+    summary = reproduce_fastmri(tmp_path / "run", quick=True, settings=settings, data=user)
+    assert summary["data"] == str(user.resolve())
+    assert not any((tmp_path / "run" / "data").iterdir())  # nothing synthesized
+    r = summary["results"]["singlecoil"]["unet"]["4x"]
+    assert all(np.isfinite(r[m]["mean"]) for m in ("NMSE", "PSNR", "SSIM"))
+    with pytest.raises(FileNotFoundError, match=r"expected folders singlecoil_train and"):
+        real_data_dirs(tmp_path / "run", "singlecoil")
+    assert main(["reproduce", "kolmogorov", "--data", str(user), "--out", str(tmp_path / "k")]) == 2
+    assert "--data: only the fastmri reproduction reads real data" in capsys.readouterr().err

@@ -45,12 +45,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an earlier reproduction run in --out (never deletes other directories)",
     )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="fastmri only: a folder with singlecoil_train/ and singlecoil_val/ (or the download's "
+        "knee_singlecoil_*) of real fastMRI volumes, used instead of synthetic phantoms",
+    )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
 
 
 def run(args: argparse.Namespace) -> int:
     out = args.out or f"runs/{args.experiment}{'-quick' if args.quick else ''}"
-    get(args.experiment)(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite)
+    extra = {}
+    if args.data is not None:
+        if args.experiment != "fastmri":
+            raise ValueError(
+                f"--data: only the fastmri reproduction reads real data, found experiment "
+                f"{args.experiment!r}; drop --data (the others generate their own data)"
+            )
+        extra["data"] = args.data
+    get(args.experiment)(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite, **extra)
     _print_results(out)
     return 0
 

@@ -266,7 +266,26 @@ _BASELINES = {  # model -> (data, label, zero-filled label, figure)
 }
 
 
-def _baseline(model: str, s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dict, list]:
+def real_data_dirs(data: str | os.PathLike, kind: str) -> tuple[Path, Path]:
+    """Training and validation directories of ``kind`` (``singlecoil``/``multicoil``) under a
+    user's fastMRI data directory: ``DATA/{kind}_train`` and ``DATA/{kind}_val``, or the names
+    of the fastMRI download, ``DATA/knee_{kind}_train`` and ``DATA/knee_{kind}_val``."""
+    root = Path(data).expanduser()
+    for prefix in ("", "knee_"):
+        train, val = root / f"{prefix}{kind}_train", root / f"{prefix}{kind}_val"
+        if train.is_dir() and val.is_dir():
+            return train, val
+    found = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    raise FileNotFoundError(
+        f"--data {root}: expected folders {kind}_train and {kind}_val (or knee_{kind}_train and "
+        f"knee_{kind}_val) of fastMRI .h5 volumes, found {found or 'no folders'}; point --data at "
+        "the folder that holds them"
+    )
+
+
+def _baseline(
+    model: str, s: dict, out: Path, seed: int, timings: dict, data_dir: Path | None = None
+) -> tuple[dict, dict, list]:
     """One baseline: synthesise its data, train it, evaluate it and zero-filled on validation.
 
     ``model``: ``"unet"`` (single-coil data) or ``"varnet"`` (``s["coils"]``-coil data).
@@ -275,7 +294,10 @@ def _baseline(model: str, s: dict, out: Path, seed: int, timings: dict) -> tuple
     data, label, zf_label, figure = _BASELINES[model]
     t0 = time.perf_counter()
     coils = 1 if data == "singlecoil" else s["coils"]
-    train, val = _synthesize(s, out / "data", seed=seed, coils=coils)
+    if data_dir is None:
+        train, val = _synthesize(s, out / "data", seed=seed, coils=coils)
+    else:  # the user's (licensed) fastMRI volumes
+        train, val = real_data_dirs(data_dir, data)
     timings["synthesize_s" if coils == 1 else "synthesize_multicoil_s"] = time.perf_counter() - t0
     stage(f"training the {label} ({s[model + '_steps']} steps)")
     t0 = time.perf_counter()
@@ -309,7 +331,7 @@ def _baseline(model: str, s: dict, out: Path, seed: int, timings: dict) -> tuple
     return {"zero_filled": zf, model: res}, {a: _margins(res[a], zf[a]) for a in res}, rows
 
 
-def _cs_row(s: dict, out: Path, timings: dict) -> tuple[dict, list]:
+def _cs_row(s: dict, train: Path, val: Path, timings: dict) -> tuple[dict, list]:
     """Compressed sensing (total variation by Chambolle-Pock, the fastMRI paper's classical
     baseline) on the single-coil data: weight tuned on two training volumes, scored on the
     validation volumes like the networks."""
@@ -317,10 +339,9 @@ def _cs_row(s: dict, out: Path, timings: dict) -> tuple[dict, list]:
 
     stage("total-variation compressed sensing: tuning the weight, then the validation volumes")
     t0 = time.perf_counter()
-    data = out / "data"
     tv = cs_baseline(
-        data / "singlecoil_train",
-        data / "singlecoil_val",
+        train,
+        val,
         method="tv",
         accelerations=ACCELERATIONS,
         iters=s.get("cs_iters"),
@@ -337,8 +358,10 @@ def reproduce(
     seed: int = 0,
     overwrite: bool = False,
     settings: dict[str, Any] | None = None,
+    data: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
-    """Run the fastMRI baseline experiment on synthetic data (see the module docstring).
+    """Run the fastMRI baseline experiment on synthetic data, or on the user's fastMRI volumes
+    with ``data`` (see the module docstring).
 
     Args:
       out_dir: output directory (the rule of :func:`sciml.experiments.runner.prepare_out_dir`).
@@ -348,23 +371,35 @@ def reproduce(
       seed: seeds data synthesis, masks, model initialisation and data order.
       overwrite: replace the outputs of an earlier reproduction in ``out_dir``.
       settings: override entries of the quick/full settings (tests use tiny ones).
+      data: a folder with ``singlecoil_train``/``singlecoil_val`` (and ``multicoil_*`` for the
+        VarNet) of real fastMRI volumes (:func:`real_data_dirs`); None synthesises phantoms.
 
     Returns:
       The summary written to ``out_dir/summary.json``.
     """
     s = _settings(quick, settings)
+    data_dir = None if data is None else Path(data).expanduser().resolve()
+    if data_dir is not None:
+        real_data_dirs(data_dir, "singlecoil")  # refuse a wrong --data before any work
+        if s.get("varnet"):
+            real_data_dirs(data_dir, "multicoil")
     out = prepare_out_dir(out_dir, name="fastmri", overwrite=overwrite)
     timings: dict[str, float] = {}
-    single, unet_margins, rows = _baseline("unet", s, out, seed, timings)
+    single, unet_margins, rows = _baseline("unet", s, out, seed, timings, data_dir)
     results: dict[str, Any] = {"singlecoil": single}
     margins = {"unet_vs_zero_filled": unet_margins}
     if s.get("cs_iters"):
-        tv, tv_rows = _cs_row(s, out, timings)
+        single_dirs = (
+            (out / "data" / "singlecoil_train", out / "data" / "singlecoil_val")
+            if data_dir is None
+            else real_data_dirs(data_dir, "singlecoil")
+        )
+        tv, tv_rows = _cs_row(s, *single_dirs, timings)
         results["singlecoil"]["tv"] = tv
         margins["tv_vs_zero_filled"] = {a: _margins(tv[a], single["zero_filled"][a]) for a in tv}
         rows += tv_rows
     if s.get("varnet"):
-        multi, varnet_margins, vrows = _baseline("varnet", s, out, seed, timings)
+        multi, varnet_margins, vrows = _baseline("varnet", s, out, seed, timings, data_dir)
         results["multicoil"] = multi
         margins["varnet_vs_zero_filled"] = varnet_margins
         rows += vrows
@@ -374,6 +409,7 @@ def reproduce(
         "experiment": "fastmri",
         "quick": quick,
         "seed": seed,
+        "data": "synthetic phantoms" if data_dir is None else str(data_dir),
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()},
         "accelerations": {f"{a}x": {"center_fraction": cf} for a, cf in ACCELERATIONS},
         "metrics_note": "per volume as the fastMRI evaluation (centre crop to (w, w), data range "
