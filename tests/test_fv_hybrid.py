@@ -77,9 +77,10 @@ def test_learned_interpolation_changes_only_advection_and_conserves_mean(data, c
 @pytest.mark.parametrize("make", [make_fv_correction, make_fv_interpolation])
 def test_unrolled_training_through_the_solver_lowers_the_loss(make, data, coarse_solver):
     model = make(coarse_solver, dt=0.1, train=data, width=8, depth=2, rngs=nnx.Rngs(0))
-    res = train_unrolled(model, data, unroll=2, steps=30, batch_size=4, learning_rate=3e-3)
-    losses = [r["loss"] for r in res.history if r.get("split") == "train" and "loss" in r]
-    assert losses[-1] < 0.8 * losses[0], losses
+    res = train_unrolled(model, data, unroll=2, steps=30, batch_size=4, learning_rate=1e-2)
+    # the one-step error (the unrolled loss grows with the curriculum's unroll length)
+    mse = [r["mse_first_step"] for r in res.history if "mse_first_step" in r]
+    assert len(mse) >= 2 and mse[-1] < 0.9 * mse[0], mse
 
 
 def test_bad_input(data, coarse_solver):
@@ -88,3 +89,34 @@ def test_bad_input(data, coarse_solver):
     model = make_fv_interpolation(coarse_solver, dt=0.05, train=data, width=4, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="unroll"):
         train_unrolled(model, data[:, :2], unroll=4, steps=1, batch_size=2)
+
+
+def test_exported_correction_runs_in_the_numpy_fv_example(data, coarse_solver, tmp_path):
+    """The artifact + hybrid.json in a plain NumPy FV loop reproduce the JAX hybrid model."""
+    import importlib.util
+    from pathlib import Path
+
+    from sciml.stepper.fv_hybrid import export_fv_correction
+
+    model = make_fv_correction(
+        coarse_solver, dt=0.1, train=data, width=4, depth=2, rngs=nnx.Rngs(3)
+    )
+    last = model.tendency.convs[-1].conv.kernel
+    last[...] = 0.2 * jax.random.normal(jax.random.key(4), last[...].shape)
+    export_fv_correction(model, tmp_path)
+    path = Path(__file__).parents[1] / "examples" / "numpy_fv_kolmogorov_with_learned_correction.py"
+    spec = importlib.util.spec_from_file_location("fv_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    w0 = data[0, 0]
+    numpy_traj = example.hybrid_rollout(tmp_path, w0[..., 0], 2)
+    step = nnx.jit(lambda m, x: m(x))
+    jax_traj = [w0[None]]
+    for _ in range(2):
+        jax_traj.append(np.asarray(step(model, jnp.asarray(jax_traj[-1]))))
+    ref = np.stack(jax_traj)[:, 0, ..., 0]
+    pure = jnp.asarray(w0[None])
+    for _ in range(4):  # 2 model steps of 2 solver steps each, no correction
+        pure = coarse_solver.step(pure)
+    assert np.abs(ref[-1] - np.asarray(pure)[0, ..., 0]).max() > 1e-3  # the correction acts
+    np.testing.assert_allclose(numpy_traj, ref, atol=2e-4)

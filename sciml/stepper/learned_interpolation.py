@@ -52,7 +52,7 @@ class ConstrainedStencil(nnx.Module):
     ``scale`` multiplies the raw outputs (keeps an untrained model close to the base scheme).
     """
 
-    def __init__(self, offsets=STENCIL_OFFSETS, order: int = 1, scale: float = 0.1):
+    def __init__(self, offsets=STENCIL_OFFSETS, order: int = 1, scale: float = 1.0):
         basis = null_space_basis(offsets, order)
         self.basis = nnx.Variable(jnp.asarray(basis, jnp.float32))  # not an nnx.Param: fixed
         self.n_free = basis.shape[1]
