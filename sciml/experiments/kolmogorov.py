@@ -68,7 +68,7 @@ class KolmogorovSetup:
     unroll: int = 8
     steps: int = 800
     batch_size: int = 8
-    learning_rate: float = 2e-3
+    learning_rate: float = 5e-4
     width: int = 32
     kernel_size: int = 3
     depth: int = 3

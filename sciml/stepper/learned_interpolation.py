@@ -49,17 +49,23 @@ class ConstrainedStencil(nnx.Module):
     """Raw network outputs ``(..., 2 * F)`` -> stencil corrections ``(..., 2, S)`` with
     ``sum_k c_k x_k^p = 0`` for ``p <= order`` on both face directions (x, y).
 
-    ``scale`` multiplies the raw outputs (keeps an untrained model close to the base scheme).
+    ``scale`` multiplies the raw outputs; ``bound`` limits each free coefficient to
+    ``(-bound, bound)`` by ``bound * tanh(r / bound)`` (a rollout cannot be driven unstable by one
+    large output; the constraint holds for every value).
     """
 
-    def __init__(self, offsets=STENCIL_OFFSETS, order: int = 1, scale: float = 1.0):
+    def __init__(
+        self, offsets=STENCIL_OFFSETS, order: int = 1, scale: float = 1.0, bound: float = 0.5
+    ):
         basis = null_space_basis(offsets, order)
+        self.bound = float(bound)
         self.basis = nnx.Variable(jnp.asarray(basis, jnp.float32))  # not an nnx.Param: fixed
         self.n_free = basis.shape[1]
         self.scale = float(scale)
 
     def __call__(self, raw: jax.Array) -> jax.Array:
         r = raw.reshape(*raw.shape[:-1], 2, self.n_free) * self.scale
+        r = self.bound * jnp.tanh(r / self.bound)
         return jnp.einsum("...df,sf->...ds", r, self.basis[...])
 
 
