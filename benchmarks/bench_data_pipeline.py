@@ -10,6 +10,11 @@ Python process so that peak memory is measured per run:
   threads (h5py holds the GIL while reading, so threads pay off by overlapping reads with a
   training step that releases it, not in this read-only loop).
 
+A fourth process, ``train``, consumes the Loader (``--threads`` reader threads) the way a
+training loop does: after each ``next()`` it runs a stand-in step of ``--step-ms`` milliseconds
+that releases the GIL (as a jitted step does), and reports the time each step spent blocked in
+``next()`` waiting for data (mean and maximum per step, excluding the first batch).
+
 It prints samples/s (best of ``--repeats`` rounds) for each, their ratio, and the peak resident memory (VmHWM) of each process,
 with its resident memory after imports, so the growth with file size is visible. Files are read
 right after being written (warm page cache: this measures the pipeline's overhead, not the disk).
@@ -58,7 +63,9 @@ def write_file(path: str, n: int, shape: tuple[int, ...], seed: int = 0) -> None
     os.replace(tmp, path)
 
 
-def run_worker(mode: str, path: str, batch: int, threads: int, max_batches: int) -> dict:
+def run_worker(
+    mode: str, path: str, batch: int, threads: int, max_batches: int, step_ms: float = 0.0
+) -> dict:
     """Read the file once in ``mode`` (all of it, or ``max_batches`` batches if > 0) and return
     throughput and memory figures."""
     import h5py
@@ -78,8 +85,17 @@ def run_worker(mode: str, path: str, batch: int, threads: int, max_batches: int)
     )
     base = _memory_mb()["VmRSS"]
     checksum = 0.0
-    start = time.perf_counter()
-    if mode == "plain":
+    blocked: list[float] = []
+    start, cpu_start = time.perf_counter(), time.process_time()
+    if mode == "train":
+        iterator = iter(loader)
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            x = next(iterator)
+            blocked.append(time.perf_counter() - t0)
+            checksum += float(x["u"][:, 0].sum())
+            time.sleep(step_ms / 1e3)  # the device step: releases the GIL, as XLA does
+    elif mode == "plain":
         rng = np.random.default_rng(0)
         order = rng.permutation(n)[: steps * batch]
         with h5py.File(path, "r") as f:
@@ -91,21 +107,30 @@ def run_worker(mode: str, path: str, batch: int, threads: int, max_batches: int)
         for _, x in zip(range(steps), loader):
             checksum += float(x["u"][:, 0].sum())
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     memory = _memory_mb()
+    later = blocked[1:] or [0.0]
     return {
+        "blocked_mean_ms": float(np.mean(later)) * 1e3,
+        "blocked_max_ms": float(np.max(later)) * 1e3,
+        "step_ms": step_ms,
         "mode": mode,
         "samples": steps * batch,
         "seconds": seconds,
         "samples_per_s": steps * batch / seconds,
+        "samples_per_cpu_s": steps * batch / max(cpu_seconds, 1e-9),
         "rss_after_imports_mb": base,
         "peak_rss_mb": memory["VmHWM"],
         "checksum": checksum,
     }
 
 
-def _spawn(mode: str, path: str, batch: int, threads: int, max_batches: int = 0) -> dict:
+def _spawn(
+    mode: str, path: str, batch: int, threads: int, max_batches: int = 0, step_ms: float = 0.0
+) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", mode, "--path", path]
     cmd += ["--batch", str(batch), "--threads", str(threads), "--max-batches", str(max_batches)]
+    cmd += ["--step-ms", str(step_ms)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -125,11 +150,17 @@ def main() -> int:
         "figures; the others read --max-batches batches); the best round is reported",
     )
     parser.add_argument("--max-batches", type=int, default=48)
-    parser.add_argument("--worker", choices=["plain", "pipeline"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--step-ms", type=float, default=50.0, help="stand-in training step of the train mode"
+    )
+    parser.add_argument("--json", help="write the figures to this JSON file")
+    parser.add_argument("--worker", choices=["plain", "pipeline", "train"], help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = run_worker(args.worker, args.path, args.batch, args.threads, args.max_batches)
+        result = run_worker(
+            args.worker, args.path, args.batch, args.threads, args.max_batches, args.step_ms
+        )
         print(json.dumps(result))
         return 0
 
@@ -141,6 +172,7 @@ def main() -> int:
         f"{args.threads} reader threads, files in {directory}"
     )
     rows = []
+    report: list[dict] = []
     try:
         for size in args.sizes_gb:
             n = max(args.batch, int(size * 1e9) // sample_bytes)
@@ -158,7 +190,8 @@ def main() -> int:
             for _ in range(args.repeats - 1):
                 again = [_spawn(m, path, args.batch, t, args.max_batches) for m, t in modes]
                 for best, new in zip((plain, inline, pipe), again):
-                    best["samples_per_s"] = max(best["samples_per_s"], new["samples_per_s"])
+                    for key in ("samples_per_s", "samples_per_cpu_s"):
+                        best[key] = max(best[key], new[key])
             for r in (inline, pipe):
                 if not np.isclose(plain["checksum"], r["checksum"], rtol=1e-5):
                     raise RuntimeError(
@@ -175,11 +208,31 @@ def main() -> int:
                 )
             ratio = inline["samples_per_s"] / plain["samples_per_s"]
             ratio_threads = pipe["samples_per_s"] / plain["samples_per_s"]
+            ratio_cpu = inline["samples_per_cpu_s"] / plain["samples_per_cpu_s"]
             print(
                 f"  ratio Loader / plain h5py: {ratio:.2f} (0 threads), "
-                f"{ratio_threads:.2f} ({args.threads} threads)"
+                f"{ratio_threads:.2f} ({args.threads} threads); per CPU second (0 threads, "
+                f"steadier on a shared machine): {ratio_cpu:.2f}"
+            )
+            train = _spawn("train", path, args.batch, args.threads, args.max_batches, args.step_ms)
+            print(
+                f"  training loop ({args.step_ms:.0f} ms steps, {args.threads} threads): blocked "
+                f"in next() {train['blocked_mean_ms']:.2f} ms per step on average, "
+                f"{train['blocked_max_ms']:.2f} ms at most"
             )
             rows.append((written, inline, plain, ratio))
+            report.append(
+                {
+                    "file_gb": written,
+                    "plain": plain,
+                    "loader_0_threads": inline,
+                    "loader_threads": pipe,
+                    "train": train,
+                    "ratio_loader_vs_h5py": ratio,
+                    "ratio_loader_threads_vs_h5py": ratio_threads,
+                    "ratio_loader_vs_h5py_cpu": ratio_cpu,
+                }
+            )
             os.remove(path)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -194,6 +247,9 @@ def main() -> int:
         growth = rows[-1][1]["peak_rss_mb"] - rows[0][1]["peak_rss_mb"]
         factor = rows[-1][0] / rows[0][0]
         print(f"  peak RSS change for a {factor:.1f}x larger file: {growth:+.0f} MB")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"benchmark": "data_pipeline", "batch": args.batch, "files": report}, f)
     return 0
 
 

@@ -11,7 +11,16 @@ Measures, in one run:
   (optional, ``torch==2.13.0``) is installed. Without torch the ratio is reported against XLA's
   own forward time (``step / forward``; about 3 is the usual cost of a backward pass).
 
-Run: ``python benchmarks/bench_mri_unet.py [--batch 1] [--size 320] [--chans 32] [--repeats 3]``.
+- the per-operation profile of the forward + backward pass (:mod:`op_profile`): time per
+  category (convolution forward, input gradient, weight gradient, host callback, dot, reduce,
+  data movement, elementwise) and the costliest operations with their shapes and layouts.
+
+Times are the best of ``--repeats`` calls, in wall-clock and in process CPU time (all threads),
+the latter being the steadier figure on a shared machine. ``SCIML_CONV_GRAD=numpy`` selects the
+NumPy weight gradient of :mod:`sciml.nn.conv_grad` (the default is XLA's own).
+
+Run: ``python benchmarks/bench_mri_unet.py [--batch 1] [--size 320] [--chans 32] [--repeats 3]
+[--quick] [--conv-table] [--json out.json]``.
 XLA's CPU convolution gradients are slow (a batch-8 320 x 320 step takes tens of seconds): keep
 the batch small on CPU.
 """
@@ -19,6 +28,8 @@ the batch small on CPU.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
 
 import jax
@@ -26,20 +37,28 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from op_profile import format_profile, profile_ops
 
 from sciml.mri.models import count_parameters, fastmri_unet
 
+CPU_TIMES: dict[str, float] = {}  # label -> best process CPU time (s) of the last _time calls
 
-def _time(fn, *args, repeats: int) -> tuple[float, float]:
-    """``fn(*args)``: (first call incl. compilation, best of ``repeats`` later calls) in s."""
+
+def _time(fn, *args, repeats: int, label: str | None = None) -> tuple[float, float]:
+    """``fn(*args)``: (first call incl. compilation, best of ``repeats`` later calls) in s.
+
+    With ``label``, the best process CPU time (all threads) is kept in ``CPU_TIMES[label]``."""
     t0 = time.perf_counter()
     jax.block_until_ready(fn(*args))
     first = time.perf_counter() - t0
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         jax.block_until_ready(fn(*args))
         best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    if label is not None:
+        CPU_TIMES[label] = best_cpu
     return first, best
 
 
@@ -65,9 +84,17 @@ def bench_ours(batch: int, size: int, chans: int, repeats: int) -> dict[str, flo
         return optax.apply_updates(p, updates), s, loss
 
     out = {"params": count_parameters(model)}
-    out["forward_compile_s"], out["forward_s"] = _time(forward, params, x, repeats=repeats)
-    out["grad_compile_s"], out["forward_backward_s"] = _time(grad, params, x, y, repeats=repeats)
-    out["step_compile_s"], out["step_s"] = _time(step, params, opt_state, x, y, repeats=repeats)
+    out["forward_compile_s"], out["forward_s"] = _time(
+        forward, params, x, repeats=repeats, label="forward"
+    )
+    out["grad_compile_s"], out["forward_backward_s"] = _time(
+        grad, params, x, y, repeats=repeats, label="forward_backward"
+    )
+    out["step_compile_s"], out["step_s"] = _time(
+        step, params, opt_state, x, y, repeats=repeats, label="step"
+    )
+    out["cpu_s"] = dict(CPU_TIMES)
+    out["profile"] = profile_ops(grad, params, x, y, runs=2)
     return out
 
 
@@ -253,15 +280,17 @@ def bench_torch(batch: int, size: int, chans: int, repeats: int) -> dict[str, fl
     t0 = time.perf_counter()
     step()
     first = time.perf_counter() - t0
-    best_step = best_fwd = float("inf")
+    best_step = best_fwd = best_cpu = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         best_step = min(best_step, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
         t0 = time.perf_counter()
         forward()
         best_fwd = min(best_fwd, time.perf_counter() - t0)
     return {
+        "step_cpu_s": best_cpu,
         "params": n_params,
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -271,40 +300,34 @@ def bench_torch(batch: int, size: int, chans: int, repeats: int) -> dict[str, fl
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--size", type=int, default=320)
-    parser.add_argument("--chans", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-breakdown", action="store_true", help="skip per-conv timings")
-    args = parser.parse_args()
-    print(
-        f"devices: {jax.devices()}  batch {args.batch}  image {args.size}x{args.size}  "
-        f"chans {args.chans}"
-    )
-
-    ours = bench_ours(args.batch, args.size, args.chans, args.repeats)
-    print(f"sciml U-Net ({ours['params']:,} parameters)")
-    print(
-        f"  forward           {ours['forward_s'] * 1e3:9.1f} ms  (compile+first "
-        f"{ours['forward_compile_s']:.1f} s)"
-    )
-    print(
-        f"  forward+backward  {ours['forward_backward_s'] * 1e3:9.1f} ms  (compile+first "
-        f"{ours['grad_compile_s']:.1f} s)"
-    )
-    print(
-        f"  train step        {ours['step_s'] * 1e3:9.1f} ms  (compile+first "
-        f"{ours['step_compile_s']:.1f} s)"
-    )
+def run_one(batch: int, args: argparse.Namespace) -> dict:
+    """Benchmark one batch size: ours, the optional tables, the PyTorch reference; prints all."""
+    print(f"\n== batch {batch}  image {args.size}x{args.size}  chans {args.chans}")
+    ours = bench_ours(batch, args.size, args.chans, args.repeats)
+    cpu = ours["cpu_s"]
+    print(f"sciml U-Net ({ours['params']:,} parameters); wall ms (process CPU ms)")
+    compile_key = {"forward": "forward", "forward_backward": "grad", "step": "step"}
+    for label, key in (
+        ("forward", "forward"),
+        ("forward+backward", "forward_backward"),
+        ("train step", "step"),
+    ):
+        first = ours[compile_key[key] + "_compile_s"]
+        print(
+            f"  {label:17s} {ours[key + '_s'] * 1e3:9.1f} ms ({cpu[key] * 1e3:8.1f})  "
+            f"(compile+first {first:.1f} s)"
+        )
     print(
         f"  backward share    {1 - ours['forward_s'] / ours['forward_backward_s']:.0%} of "
         "forward+backward"
     )
+    print("where forward+backward spends its time (XLA operations, profiler trace):")
+    print(format_profile(ours["profile"], indent="  "))
+    result = {"batch": batch, "ours": ours}
 
-    if not args.no_breakdown:
-        rows = conv_breakdown(args.batch, args.size, args.chans, args.repeats)
+    if args.conv_table:
+        rows = conv_breakdown(batch, args.size, args.chans, args.repeats)
+        result["conv_table"] = rows
         print("3x3 convolutions alone (count x best time):")
         print("  level  size   c_in -> c_out  n   forward ms  fwd+bwd ms  GFLOP/s fwd")
         tot_f = tot_b = 0.0
@@ -321,35 +344,65 @@ def main() -> None:
             f"({tot_f / ours['forward_s']:.0%} of the network forward), fwd+bwd "
             f"{tot_b * 1e3:.1f} ms ({tot_b / ours['forward_backward_s']:.0%} of the network's)"
         )
-
-        rows = other_breakdown(args.batch, args.size, args.chans, args.repeats)
+        rows = other_breakdown(batch, args.size, args.chans, args.repeats)
+        result["other_table"] = rows
         print("other layers alone (count x best time; count 0 = comparison only, not used):")
-        tot_f2 = tot_b2 = 0.0
         for r in rows:
-            tot_f2 += r["count"] * r["forward_s"]
-            tot_b2 += r["count"] * r["fwd_bwd_s"]
             print(
                 f"  {r['what']:40s} n={r['count']}  forward {r['forward_s'] * 1e3:8.1f} ms  "
                 f"fwd+bwd {r['fwd_bwd_s'] * 1e3:8.1f} ms"
             )
-        print(
-            f"  sum: forward {tot_f2 * 1e3:.1f} ms, fwd+bwd {tot_b2 * 1e3:.1f} ms; with the 3x3 "
-            f"convs {(tot_b + tot_b2) / ours['forward_backward_s']:.0%} of the network's "
-            "fwd+bwd (the rest: padding copies, pooling, concatenation, activations)"
-        )
 
-    ref = bench_torch(args.batch, args.size, args.chans, args.repeats)
+    ref = None if args.no_torch else bench_torch(batch, args.size, args.chans, args.repeats)
+    result["torch"] = ref
     if ref is None:
-        print("torch not found (optional torch==2.13.0): no PyTorch reference in this run")
-        print(f"ratio step / forward (XLA, same run): {ours['step_s'] / ours['forward_s']:.2f}")
+        print("no PyTorch reference in this run (optional torch==2.13.0, or --no-torch)")
+        result["ratio_step_vs_forward"] = ours["step_s"] / ours["forward_s"]
+        print(f"ratio step / forward (XLA, same run): {result['ratio_step_vs_forward']:.2f}")
     else:
         print(
             f"PyTorch {ref['version']} reference U-Net ({ref['params']:,} parameters, "
             f"{ref['threads']} threads)"
         )
         print(f"  forward           {ref['forward_s'] * 1e3:9.1f} ms")
-        print(f"  train step        {ref['step_s'] * 1e3:9.1f} ms")
-        print(f"ratio sciml / PyTorch train step: {ours['step_s'] / ref['step_s']:.2f}")
+        print(f"  train step        {ref['step_s'] * 1e3:9.1f} ms ({ref['step_cpu_s'] * 1e3:8.1f})")
+        result["ratio_step"] = ours["step_s"] / ref["step_s"]
+        result["ratio_step_cpu"] = cpu["step"] / ref["step_cpu_s"]
+        result["ratio_forward"] = ours["forward_s"] / ref["forward_s"]
+        print(
+            f"ratio sciml / PyTorch train step: {result['ratio_step']:.2f} wall, "
+            f"{result['ratio_step_cpu']:.2f} CPU time; forward {result['ratio_forward']:.2f}"
+        )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, nargs="+", default=[1], help="one or more batches")
+    parser.add_argument("--size", type=int, default=320)
+    parser.add_argument("--chans", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="160 x 160, 2 repeats (CPU smoke)")
+    parser.add_argument("--conv-table", action="store_true", help="time every conv alone too")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    parser.add_argument("--json", help="write the figures to this JSON file")
+    args = parser.parse_args()
+    if args.quick:
+        args.size, args.repeats = min(args.size, 160), min(args.repeats, 2)
+    print(f"devices: {jax.devices()}  SCIML_CONV_GRAD={os.environ.get('SCIML_CONV_GRAD', 'xla')}")
+    results = [run_one(b, args) for b in args.batch]
+    if args.json:
+        out = {
+            "benchmark": "mri_unet",
+            "device": str(jax.devices()[0].device_kind),
+            "backend": jax.default_backend(),
+            "conv_grad": os.environ.get("SCIML_CONV_GRAD", "xla"),
+            "size": args.size,
+            "chans": args.chans,
+            "results": results,
+        }
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1, default=str)
 
 
 if __name__ == "__main__":

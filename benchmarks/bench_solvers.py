@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from sciml.solvers import Grid, KuramotoSivashinsky, NavierStokes2D, etdrk4_coefficients, rollout
-from sciml.solvers.spectral import dealias_mask, derivative_wavenumbers, spectral_wavenumbers
+from sciml.solvers.spectral.base import dealias_mask, derivative_wavenumbers, spectral_wavenumbers
 
 
 def best_time(fn, repeats: int) -> float:

@@ -8,6 +8,7 @@ from sciml.datasets.device_prefetch import to_global_array as to_global_array
 from sciml.datasets.loader import Loader as Loader
 from sciml.datasets.sources import ArraySource as ArraySource
 from sciml.datasets.sources import H5Source as H5Source
+from sciml.datasets.sources import Source as Source
 from sciml.datasets.stats import compute_stats as compute_stats
 from sciml.datasets.stats import load_stats as load_stats
 from sciml.datasets.stats import save_stats as save_stats

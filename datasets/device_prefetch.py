@@ -18,7 +18,13 @@ if TYPE_CHECKING:  # JAX is imported on first use: `import sciml.datasets` stays
     import jax
     from jax.sharding import Mesh, NamedSharding, Sharding
 
-__all__ = ["MeshPrefetcher", "batch_sharding", "prefetch_to_mesh", "to_global_array"]
+__all__ = [
+    "MeshPrefetcher",
+    "batch_sharding",
+    "host_to_global",
+    "prefetch_to_mesh",
+    "to_global_array",
+]
 
 
 def batch_sharding(mesh: Mesh, axes: str | Sequence[str] = "data") -> NamedSharding:
@@ -35,6 +41,25 @@ def batch_sharding(mesh: Mesh, axes: str | Sequence[str] = "data") -> NamedShard
     return NamedSharding(mesh, PartitionSpec(names if len(names) > 1 else names[0]))
 
 
+def host_to_global(value: np.ndarray, sharding: Sharding) -> jax.Array:
+    """One host array -> a global ``jax.Array`` on ``sharding`` (the one host-to-mesh primitive).
+
+    If ``sharding`` splits axis 0 over devices of several processes, ``value`` is this process's
+    rows and the global array stacks the processes' rows (global axis 0 = local axis 0 x process
+    count); otherwise (replicated parameters, optimiser state) every process passes the same
+    full ``value``. Used by :func:`to_global_array` for batches and by ``sciml.train`` for the
+    replicated training state.
+    """
+    import jax
+
+    value = np.asarray(value)
+    split = value.ndim > 0 and _axis0_names(sharding)
+    global_shape = value.shape
+    if split and jax.process_count() > 1:
+        global_shape = (value.shape[0] * jax.process_count(), *value.shape[1:])
+    return jax.make_array_from_process_local_data(sharding, value, global_shape)
+
+
 def to_global_array(
     local_batch: Mapping[str, np.ndarray], sharding_tree: Sharding | Mapping[str, Sharding]
 ) -> dict[str, jax.Array]:
@@ -47,7 +72,6 @@ def to_global_array(
     Returns:
         ``{key: jax.Array}`` of global shape ``(local_batch * process_count, ...)``.
     """
-    import jax
 
     out = {}
     for key, value in local_batch.items():
@@ -69,22 +93,29 @@ def to_global_array(
                 f"{shards} batch shards of this process, found shape {value.shape}; choose "
                 "global_batch as a multiple of the number of devices"
             )
-        global_shape = (value.shape[0] * jax.process_count(), *value.shape[1:])
-        out[key] = jax.make_array_from_process_local_data(sharding, value, global_shape)
+        out[key] = host_to_global(value, sharding)
     return out
+
+
+def _axis0_names(sharding: Sharding) -> tuple[str, ...]:
+    """Mesh axes that split axis 0 (none for replicated or non-named shardings)."""
+    from jax.sharding import NamedSharding
+
+    if not isinstance(sharding, NamedSharding) or not sharding.spec:
+        return ()
+    first = sharding.spec[0]
+    if first is None:
+        return ()
+    return (first,) if isinstance(first, str) else tuple(first)
 
 
 def _batch_shards(sharding: Sharding) -> int:
     """How many distinct pieces axis 0 is cut into on this process's devices."""
     import jax
-    from jax.sharding import NamedSharding
 
-    if not isinstance(sharding, NamedSharding) or not sharding.spec:
+    names = _axis0_names(sharding)
+    if not names:
         return 1
-    first = sharding.spec[0]
-    if first is None:
-        return 1
-    names = (first,) if isinstance(first, str) else tuple(first)
     total = int(np.prod([sharding.mesh.shape[n] for n in names]))
     return max(total // jax.process_count(), 1)
 

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sciml.datasets.trajectory_file import TrajectoryWriter
+from sciml.datasets.trajectory_file import TrajectoryWriter, remove_stale_temporaries
 from sciml.solvers.grid import Grid
 from sciml.solvers.rollout import BlowUpError, rollout
-from tqdm import tqdm
+
+from sciml import interrupt
+from sciml.errors import InsufficientSpaceError
+from sciml.progress import Progress
 
 __all__ = ["SimulationBlowUpError", "parse_param_value", "resolve_params", "simulate_to_file"]
 
@@ -34,6 +38,54 @@ class SimulationBlowUpError(BlowUpError, ValueError):
     It is both a :class:`sciml.solvers.BlowUpError` and a ``ValueError`` so that the CLI
     reports it as one line.
     """
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.3g} PiB"
+
+
+def check_resources(
+    path: str | os.PathLike, *, file_bytes: int, memory_bytes: int, compressed: bool
+) -> None:
+    """Refuse, before any work, a run whose file cannot fit the free disk or whose working set
+    cannot fit the available memory; the message gives the estimate and the fix.
+
+    A gzip-compressed file is assumed to shrink at most 4x (simulation output typically shrinks
+    by 15-25%); a run that still runs out of disk stops cleanly at the write that does not fit.
+    """
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if os.path.isdir(directory) and os.access(directory, os.W_OK):
+        free = shutil.disk_usage(directory).free
+        needed = file_bytes // 4 if compressed else file_bytes
+        if needed > free:
+            note = f" (at least {_size(needed)} compressed)" if compressed else ""
+            raise InsufficientSpaceError(
+                f"--out {os.fspath(path)}: the file would take about {_size(file_bytes)} "
+                f"uncompressed{note}, but only {_size(free)} is free there; lower "
+                "--samples/--steps/--grid, raise --save-every or write to a larger disk"
+            )
+    available = _available_memory()
+    if available is not None and memory_bytes > available:
+        raise ValueError(
+            f"--batch: simulating needs about {_size(memory_bytes)} of memory, found "
+            f"{_size(available)} available; lower --batch (or --grid)"
+        )
 
 
 def parse_param_value(text: str) -> Any:
@@ -122,6 +174,73 @@ def _initial_states(spec: Any, grid: Grid, key: jax.Array, start: int, count: in
     return jnp.concatenate(ics, axis=0)
 
 
+def _check_run(n_samples: int, n_steps: int, save_every: int, compression_level: int, dtype: str):
+    """Validate the run-size arguments (one-line errors naming the CLI flag)."""
+    for name, value, low in (
+        ("--samples", n_samples, 1),
+        ("--steps", n_steps, 1),
+        ("--save-every", save_every, 1),
+    ):
+        if int(value) != value or value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, found {value}")
+    if n_steps % save_every:
+        raise ValueError(
+            f"--steps: expected a multiple of --save-every ({save_every}), found {n_steps}; "
+            f"e.g. --steps {max(save_every, n_steps - n_steps % save_every)}"
+        )
+    if isinstance(compression_level, bool) or compression_level not in range(10):
+        raise ValueError(f"--compress: expected a gzip level 0-9, found {compression_level!r}")
+    if str(dtype) not in ("float32", "float64"):
+        raise ValueError(f"--dtype: expected float32 or float64, found {dtype!r}")
+    if str(dtype) == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError(
+            "--dtype float64: JAX runs in float32 unless x64 is on; call "
+            "jax.config.update('jax_enable_x64', True) first (the CLI does this)"
+        )
+
+
+def _segments(
+    n_samples: int, n_frames: int, cells: int, batch_size: int | None, frames: int | None
+) -> tuple[int, int]:
+    """Samples per batch and frames per segment (default: ~32 MB of float32 per segment)."""
+    if batch_size is None:
+        batch_size = max(1, min(n_samples, _SEGMENT_BYTES // (16 * 4 * cells)))
+    batch_size = int(min(batch_size, n_samples))
+    if frames is None:
+        frames = max(1, _SEGMENT_BYTES // (4 * cells * batch_size))
+    frames = int(min(frames, n_frames - 1)) if n_frames > 1 else 1
+    return batch_size, frames
+
+
+def _file_attrs(
+    spec: Any, step: Any, params: dict, *, dt: float, save_every: int, n_steps: int, seed: int
+) -> dict[str, Any]:
+    """The global attributes of a simulated trajectory file (provenance and units)."""
+    from sciml._version import __version__
+
+    units = dict(getattr(spec, "units", {}) or {})
+    return {
+        "title": f"{spec.name} trajectories simulated by sciml",
+        "equation": spec.name,
+        "description": str(getattr(spec, "description", "")),
+        "parameters": json.dumps(params, sort_keys=True, default=str),
+        **{
+            f"param_{k}": v
+            for k, v in sorted(params.items())
+            if isinstance(v, (int, float, str, bool))
+        },
+        "dt": dt,
+        "save_every": int(save_every),
+        "dt_save": dt * save_every,
+        "n_steps": int(n_steps),
+        "solver": str(getattr(spec, "solver", type(step).__name__)),
+        "sciml_version": __version__,
+        "seed": int(seed),
+        "initial_condition_keys": "jax.random.fold_in(jax.random.key(seed), sample)",
+        "units_note": "; ".join(f"{k}: {v}" for k, v in sorted(units.items())),
+    }
+
+
 def simulate_to_file(
     equation: str | Any,
     path: str,
@@ -171,27 +290,7 @@ def simulate_to_file(
         spec = get_equation(equation)
     else:
         spec = equation
-    for name, value, low in (
-        ("--samples", n_samples, 1),
-        ("--steps", n_steps, 1),
-        ("--save-every", save_every, 1),
-    ):
-        if int(value) != value or value < low:
-            raise ValueError(f"{name}: expected an integer >= {low}, found {value}")
-    if n_steps % save_every:
-        raise ValueError(
-            f"--steps: expected a multiple of --save-every ({save_every}), found {n_steps}; "
-            f"e.g. --steps {max(save_every, n_steps - n_steps % save_every)}"
-        )
-    if isinstance(compression_level, bool) or compression_level not in range(10):
-        raise ValueError(f"--compress: expected a gzip level 0-9, found {compression_level!r}")
-    if str(dtype) not in ("float32", "float64"):
-        raise ValueError(f"--dtype: expected float32 or float64, found {dtype!r}")
-    if str(dtype) == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError(
-            "--dtype float64: JAX runs in float32 unless x64 is on; call "
-            "jax.config.update('jax_enable_x64', True) first (the CLI does this)"
-        )
+    _check_run(n_samples, n_steps, save_every, compression_level, dtype)
     params = resolve_params(spec, params)
     grid = _resolve_grid(spec, grid_shape, length)
     dt = float(spec.default_dt if dt is None else dt)
@@ -205,36 +304,21 @@ def simulate_to_file(
     channels = tuple(spec.channels)
     n_frames = n_steps // save_every + 1
     cells = int(np.prod(grid.shape)) * len(channels)
-    if batch_size is None:
-        batch_size = max(1, min(n_samples, _SEGMENT_BYTES // (16 * 4 * cells)))
-    batch_size = int(min(batch_size, n_samples))
-    if frames_per_segment is None:
-        frames_per_segment = max(1, _SEGMENT_BYTES // (4 * cells * batch_size))
-    frames_per_segment = int(min(frames_per_segment, n_frames - 1)) if n_frames > 1 else 1
-
-    from sciml._version import __version__
-
+    batch_size, frames_per_segment = _segments(
+        n_samples, n_frames, cells, batch_size, frames_per_segment
+    )
+    itemsize = np.dtype(str(dtype)).itemsize
+    remove_stale_temporaries(path)  # left by a killed run of the same target: their space counts
+    check_resources(
+        path,
+        file_bytes=n_samples * n_frames * cells * itemsize,
+        memory_bytes=batch_size * cells * itemsize * (frames_per_segment + 16),
+        compressed=compression_level > 0,
+    )
     units = dict(getattr(spec, "units", {}) or {})
-    attrs = {
-        "title": f"{spec.name} trajectories simulated by sciml",
-        "equation": spec.name,
-        "description": str(getattr(spec, "description", "")),
-        "parameters": json.dumps(params, sort_keys=True, default=str),
-        **{
-            f"param_{k}": v
-            for k, v in sorted(params.items())
-            if isinstance(v, (int, float, str, bool))
-        },
-        "dt": dt,
-        "save_every": int(save_every),
-        "dt_save": dt * save_every,
-        "n_steps": int(n_steps),
-        "solver": str(getattr(spec, "solver", type(step).__name__)),
-        "sciml_version": __version__,
-        "seed": int(seed),
-        "initial_condition_keys": "jax.random.fold_in(jax.random.key(seed), sample)",
-        "units_note": "; ".join(f"{k}: {v}" for k, v in sorted(units.items())),
-    }
+    attrs = _file_attrs(
+        spec, step, params, dt=dt, save_every=save_every, n_steps=n_steps, seed=seed
+    )
     times = np.arange(n_frames, dtype=np.float64) * dt * save_every
     key = jax.random.key(int(seed))
 
@@ -242,13 +326,7 @@ def simulate_to_file(
         return rollout(step, z, n_saved * save_every, save_every=save_every, check_finite=False)
 
     advance_jit = jax.jit(advance, static_argnums=1)
-    bar = tqdm(
-        total=n_samples * n_steps,
-        desc=f"simulate {spec.name}",
-        unit="step",
-        unit_scale=True,
-        disable=not sys.stderr.isatty(),
-    )
+    bar = Progress(n_samples * n_steps, desc=f"simulate {spec.name}", unit="step")
     with (
         bar,
         TrajectoryWriter(
@@ -277,6 +355,7 @@ def simulate_to_file(
             writer.write(first, sample_start=start, time_start=0)
             frame = 1
             while frame < n_frames:
+                interrupt.check()
                 n_saved = min(frames_per_segment, n_frames - frame)
                 traj = advance_jit(state, n_saved)
                 chunk = np.asarray(traj[:, 1:])

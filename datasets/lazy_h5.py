@@ -19,6 +19,8 @@ import numpy as np
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
+from sciml.errors import reading
+
 __all__ = ["H5LazyArray", "check_hdf5_file", "close_file", "is_netcdf3", "lazy_variable"]
 
 
@@ -144,7 +146,7 @@ class H5LazyArray(BackendArray):
             component = (int(component),)
         self.component = component
         self.groups = None if groups is None else list(groups)
-        with h5py.File(self.path, "r") as f:
+        with reading(self.path, what="HDF5 file"), h5py.File(self.path, "r") as f:
             first = f[self.groups[0]][name] if self.groups else f[name]
             shape = tuple(first.shape)
             self.dtype = np.dtype(first.dtype)
@@ -171,6 +173,10 @@ class H5LazyArray(BackendArray):
         return np.asarray(dataset[full])
 
     def _read(self, key: tuple) -> np.ndarray:
+        with reading(self.path, what=f"HDF5 dataset {self.name!r}"):
+            return self._read_key(key)
+
+    def _read_key(self, key: tuple) -> np.ndarray:
         key = tuple(key) + (slice(None),) * (len(self.shape) - len(key))
         handle = _handle(self.path)
         with handle.lock:

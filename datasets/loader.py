@@ -49,8 +49,12 @@ class _ReadRows:
     def __call__(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         if self.collate is not None:  # a custom collate gets the valid samples only
             return self.collate([self.source[int(i)] for i, ok in rows if ok])
-        items = [self.source[int(i)] for i in rows[:, 0]]
-        batch = {k: np.stack([item[k] for item in items]) for k in items[0]}
+        read_batch = getattr(self.source, "read_batch", None)
+        if read_batch is not None:  # sciml.datasets.Source: one preallocated array per key
+            batch = read_batch(rows[:, 0].tolist())
+        else:
+            items = [self.source[int(i)] for i in rows[:, 0]]
+            batch = {k: np.stack([item[k] for item in items]) for k in items[0]}
         if self.with_valid:
             batch[VALID_KEY] = rows[:, 1].astype(bool)
         return batch

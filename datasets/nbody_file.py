@@ -121,7 +121,7 @@ def simulate_nbody_to_file(
     from sciml.solvers.pm.fastpm import check_run_settings
     from sciml.solvers.pm.mesh import check_box
 
-    from sciml import __version__
+    from sciml._version import __version__
 
     path = Path(path)
     for name, value, low in (("--samples", samples, 1), ("--particles", n, 4)):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 import xarray as xr
-from sciml.datasets.lazy_h5 import check_hdf5_file, is_netcdf3
+from sciml.datasets.netcdf_open import open_xarray
 
 __all__ = ["JAXCFD_ATTRS", "common_order", "is_jaxcfd_attrs", "open_netcdf", "read_jaxcfd"]
 
@@ -31,19 +31,10 @@ def is_jaxcfd_attrs(attrs, variables) -> bool:
 
 
 def open_netcdf(path: str | os.PathLike, engine: str | None = None) -> xr.Dataset:
-    """Open a netCDF4/HDF5 file (h5netcdf by default) or a netCDF-3 file (scipy by default)
-    lazily with xarray; an unreadable file is a one-line ``ValueError``."""
-    path = check_hdf5_file(path, allow_netcdf3=True)
-    if is_netcdf3(path):
-        try:
-            return xr.open_dataset(path, engine=engine or "scipy")
-        except Exception as err:  # scipy/netCDF4 raise various types on a damaged file
-            raise ValueError(
-                f"{path}: not a readable netCDF-3 file ({os.path.getsize(path)} bytes; "
-                f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); the file "
-                "is corrupt or truncated, re-download or regenerate it"
-            ) from None
-    return xr.open_dataset(path, engine=engine or "h5netcdf")
+    """Open a netCDF4/HDF5 file (h5netcdf) or a netCDF-3 file (scipy) lazily with xarray,
+    through :func:`sciml.datasets.netcdf_open.open_xarray`; an unreadable file is a one-line
+    :class:`~sciml.errors.DataFileError`."""
+    return open_xarray(path, engine=engine)
 
 
 def common_order(ds: xr.Dataset) -> xr.Dataset:

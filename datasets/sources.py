@@ -26,27 +26,105 @@ from typing import Any
 import h5py
 import numpy as np
 
-__all__ = ["ArraySource", "H5Source", "check_finite_sample"]
+from sciml.errors import DataFileError
+
+__all__ = ["ArraySource", "H5Source", "Source", "check_finite_sample", "unreadable_sample"]
 
 Spec = dict[str, tuple[tuple[int, ...], np.dtype]]
 
 
+class Source:
+    """The data-source protocol every source of :mod:`sciml.datasets` implements.
+
+    A subclass defines ``__len__`` (number of samples), ``__getitem__(i)`` (one sample as
+    ``{key: np.ndarray}``, shapes and dtypes fixed) and :attr:`element_spec`
+    (``{key: (shape, dtype)}``, known without reading data). :meth:`read_batch` is what the
+    :class:`~sciml.datasets.Loader` calls; the default fills one preallocated array per key from
+    ``__getitem__`` (no stacking copy), and file-backed sources override it to read a whole batch
+    under one lock.
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    @property
+    def element_spec(self) -> Spec:
+        raise NotImplementedError
+
+    def read_batch(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
+        """Samples ``indices`` stacked: ``{key: (len(indices), *shape)}`` of the spec's dtype."""
+        out = _empty_batch(self.element_spec, len(indices))
+        for j, i in enumerate(indices):
+            for key, value in self[int(i)].items():
+                out[key][j] = value
+        return out
+
+
+def _empty_batch(spec: Spec, n: int) -> dict[str, np.ndarray]:
+    return {key: np.empty((n, *shape), dtype) for key, (shape, dtype) in spec.items()}
+
+
 def check_finite_sample(array: np.ndarray, *, where: str, index: int) -> None:
-    """Raise a one-line ``ValueError`` if ``array`` holds NaN or Inf.
+    """Raise a one-line :class:`~sciml.errors.DataFileError` (a ``ValueError``) if ``array``
+    holds NaN or Inf.
 
     ``where`` names the file and variable (e.g. ``"data.h5 variable 'u'"``), ``index`` the sample.
     """
     if array.dtype.kind not in "fc":
         return
-    finite = np.isfinite(array)
-    if finite.all():
+    if _all_finite(array):
         return
+    finite = np.isfinite(array)
     n_nan = int(np.isnan(array).sum())
     n_inf = int(array.size - finite.sum()) - n_nan
-    raise ValueError(
+    raise DataFileError(
         f"{where}, sample {index}: expected finite values, found {n_nan} NaN and {n_inf} Inf "
         f"of {array.size}; clean or drop that sample (or pass check_finite=False to skip the check)"
     )
+
+
+def unreadable_sample(where: str, index: int, err: BaseException) -> DataFileError:
+    """The one-line error for a sample whose bytes cannot be read or decoded (a damaged chunk).
+
+    ``where`` names the file and variable; the message says what to do: the checkpoints of a
+    training run are kept, so the run resumes (``--resume``) once the file is repaired.
+    """
+    text = " ".join(str(err).split()) or type(err).__name__
+    return DataFileError(
+        f"{where}, sample {index}: cannot read the stored data ({text}); that part of the file "
+        "is damaged: regenerate or re-download the file (a training run keeps its checkpoints "
+        "and continues with --resume)"
+    )
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether every element is finite, in one BLAS dot product with zeros.
+
+    ``x * 0`` is 0 for every finite ``x`` and NaN for NaN and +-Inf, so the dot product is 0 or
+    NaN and never overflows: exact, and cheaper than ``np.isfinite(x).all()`` (no boolean
+    temporary). Non-contiguous arrays take the element-wise check.
+    """
+    flat = array.reshape(-1) if array.flags.c_contiguous else None
+    if flat is None or array.dtype not in (np.float32, np.float64):
+        return bool(np.isfinite(array).all())
+    with np.errstate(invalid="ignore"):
+        return bool(np.isfinite(np.dot(flat, _zeros(flat.size, array.dtype))))
+
+
+_ZEROS: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def _zeros(n: int, dtype: np.dtype) -> np.ndarray:
+    key = (n, np.dtype(dtype))
+    z = _ZEROS.get(key)
+    if z is None:
+        if len(_ZEROS) > 8:  # a few sample sizes per process; never grows without bound
+            _ZEROS.clear()
+        z = _ZEROS[key] = np.zeros(n, dtype)
+    return z
 
 
 def check_numeric(dtype: np.dtype, *, where: str, real: bool = False) -> None:
@@ -69,7 +147,7 @@ def sample_index(index: Any, length: int, name: str) -> int:
     return i % length
 
 
-class ArraySource:
+class ArraySource(Source):
     """In-memory source: a dict of arrays whose axis 0 indexes samples (tests and small data).
 
     Args:
@@ -201,7 +279,7 @@ class _H5Opener:
         return _H5Files(self.path, self.names)
 
 
-class H5Source:
+class H5Source(Source):
     """HDF5 datasets whose axis 0 indexes samples, read lazily one sample at a time.
 
     Args:
@@ -299,12 +377,39 @@ class H5Source:
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         i = sample_index(index, self._length, self.path)
+        out = {}
         with self._handle.lock:
             datasets = self._handle.get().datasets
-            out = {key: np.asarray(datasets[name][i]) for key, name in self.fields.items()}
+            for key, name in self.fields.items():
+                try:
+                    out[key] = np.asarray(datasets[name][i])
+                except Exception as err:  # h5py/HDF5: a chunk fails to decode
+                    raise unreadable_sample(f"{self.path} variable '{name}'", i, err) from None
         if self.check_finite:
             for key, name in self.fields.items():
                 check_finite_sample(out[key], where=f"{self.path} variable '{name}'", index=i)
+        return out
+
+    def read_batch(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
+        """Samples ``indices`` read under one lock straight into the batch arrays."""
+        idx = [sample_index(i, self._length, self.path) for i in indices]
+        out = _empty_batch(self._spec, len(idx))
+        with self._handle.lock:
+            datasets = self._handle.get().datasets
+            for key, name in self.fields.items():
+                dataset, target = datasets[name], out[key]
+                for j, i in enumerate(idx):
+                    try:
+                        target[j] = dataset[i]
+                    except Exception as err:  # h5py/HDF5: a chunk fails to decode
+                        where = f"{self.path} variable '{name}'"
+                        raise unreadable_sample(where, i, err) from None
+        if self.check_finite:
+            for key, name in self.fields.items():
+                for j, i in enumerate(idx):
+                    check_finite_sample(
+                        out[key][j], where=f"{self.path} variable '{name}'", index=i
+                    )
         return out
 
     def close(self) -> None:

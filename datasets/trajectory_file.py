@@ -18,7 +18,10 @@ when complete (temporary name in the same directory + ``os.replace``).
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import shutil
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -26,7 +29,10 @@ import h5netcdf
 import numpy as np
 import xarray as xr
 from sciml.datasets.lazy_h5 import check_hdf5_file, netcdf_attr
+from sciml.datasets.netcdf_open import open_xarray
 from sciml.solvers.grid import Grid
+
+from sciml.errors import InsufficientSpaceError
 
 __all__ = [
     "FORMAT_NAME",
@@ -34,6 +40,7 @@ __all__ = [
     "SPATIAL_DIMS",
     "TrajectoryWriter",
     "read_trajectories",
+    "remove_stale_temporaries",
     "write_trajectories",
 ]
 
@@ -113,11 +120,24 @@ class TrajectoryWriter:
         self.n_frames = int(times.size)
         self.dtype = np.dtype(dtype)
         units = dict(units or {})
+        remove_stale_temporaries(self.path)
         self._tmp = os.path.join(
             directory, f".{os.path.basename(self.path)}.{uuid.uuid4().hex}.tmp"
         )
-        self._file = h5netcdf.File(self._tmp, "w")
+        # A POSIX record lock on the temporary marks it as in use (HDF5 uses flock, which does
+        # not interact): a later run removes only temporaries whose writer is gone.
+        try:
+            self._lock_fd = os.open(self._tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as err:  # name the user's file, not the temporary one
+            raise type(err)(err.errno, err.strerror, self.path) from None
+        fcntl.lockf(self._lock_fd, fcntl.LOCK_EX)
         self._closed = False
+        try:
+            self._file = h5netcdf.File(self._tmp, "w")
+        except BaseException:
+            self._closed = True
+            self._release()
+            raise
         try:
             self._define(times, units, dict(attrs or {}), int(compression_level))
         except BaseException:
@@ -198,6 +218,7 @@ class TrajectoryWriter:
                 f"TrajectoryWriter.write: frames {time_start}:{time_start + t} outside "
                 f"0:{self.n_frames}"
             )
+        _check_free_space(self._tmp, self.path, data.size * self.dtype.itemsize)
         for c, field in enumerate(self.fields):
             self._vars[field][sample_start : sample_start + b, time_start : time_start + t] = data[
                 ..., c
@@ -207,9 +228,18 @@ class TrajectoryWriter:
         """Finish the file and move it to its final name; returns the path."""
         if self._closed:
             return self.path
-        self._file.close()
+        _check_free_space(self._tmp, self.path, 0)
+        try:
+            self._file.close()
+        except BaseException:
+            self._closed = True
+            self._release()
+            raise
         self._closed = True
-        os.replace(self._tmp, self.path)
+        try:
+            os.replace(self._tmp, self.path)
+        finally:
+            self._release()
         return self.path
 
     def abort(self) -> None:
@@ -220,8 +250,15 @@ class TrajectoryWriter:
             except Exception:  # the file may be in a bad state; removing it is what matters
                 pass
             self._closed = True
+        self._release()
+
+    def _release(self) -> None:
+        """Remove the temporary (if still there) and drop its lock."""
         if os.path.exists(self._tmp):
             os.remove(self._tmp)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self) -> TrajectoryWriter:
         return self
@@ -231,6 +268,52 @@ class TrajectoryWriter:
             self.close()
         else:
             self.abort()
+
+
+# Room kept free beyond the data of a write: HDF5's chunk cache and metadata are flushed later,
+# and an HDF5 library that hits a full disk is left in a state that crashes the interpreter when
+# the file is closed or freed, so a write that would not fit is refused before HDF5 sees it.
+_HEADROOM_BYTES = 2**20
+
+
+def _check_free_space(path: str, target: str, nbytes: int) -> None:
+    directory = os.path.dirname(path)
+    free = shutil.disk_usage(directory).free
+    if free < nbytes + _HEADROOM_BYTES:
+        raise InsufficientSpaceError(
+            f"{directory}: no space left on the device ({free / 2**20:.1f} MiB free, the next "
+            f"write of {target} needs {(nbytes + _HEADROOM_BYTES) / 2**20:.1f} MiB); the partial "
+            "file was removed: free space there or write to another place"
+        )
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove the temporaries ``.NAME.<hex>.tmp`` of ``path`` whose writer is gone (killed,
+    crashed); returns the removed paths. A temporary still locked by a live writer is kept."""
+    path = os.path.abspath(os.fspath(path))
+    directory, name = os.path.split(path)
+    pattern = re.compile(rf"^\.{re.escape(name)}\.[0-9a-f]{{32}}\.tmp$")
+    removed = []
+    try:
+        candidates = [n for n in os.listdir(directory) if pattern.match(n)]
+    except OSError:
+        return removed
+    for entry in candidates:
+        tmp = os.path.join(directory, entry)
+        try:
+            fd = os.open(tmp, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live writer holds it
+        else:
+            os.remove(tmp)
+            removed.append(tmp)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_trajectories(
@@ -281,7 +364,7 @@ def read_trajectories(path: str | os.PathLike, *, engine: str | None = None) -> 
       on access (``ds["u"].isel(sample=0).values``).
     """
     path = check_hdf5_file(path)
-    ds = xr.open_dataset(path, engine=engine or "h5netcdf")
+    ds = open_xarray(path, engine=engine)
     if ds.attrs.get("sciml_format") != FORMAT_NAME:
         found = ds.attrs.get("sciml_format", "no sciml_format attribute")
         ds.close()

@@ -13,29 +13,21 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
+from sciml.datasets.netcdf_open import open_xarray
 from sciml.datasets.sources import (
     LazyHandle,
+    Source,
     Spec,
     check_file,
     check_finite_sample,
     check_numeric,
     sample_index,
+    unreadable_sample,
 )
 
+from sciml.errors import DataFileError, reading
+
 __all__ = ["XarraySource", "check_variables", "common_dims", "open_xarray_lazily"]
-
-
-def _find_zarr_engine(path: str, engine: str | None) -> str | None:
-    if engine is None and path.rstrip("/").endswith(".zarr"):
-        import importlib.util
-
-        if importlib.util.find_spec("zarr") is None:
-            raise ValueError(
-                f"'{path}': a zarr store needs the zarr package, found it not installed; "
-                "pip install zarr or convert the store to netCDF"
-            )
-        return "zarr"
-    return engine
 
 
 class _XarrayOpener:
@@ -46,14 +38,7 @@ class _XarrayOpener:
         self.engine = engine
 
     def __call__(self) -> xr.Dataset:
-        try:
-            return xr.open_dataset(self.path, engine=self.engine, cache=False)
-        except (OSError, ValueError) as err:
-            raise ValueError(
-                f"'{self.path}': expected a netCDF/HDF5/zarr file xarray can open "
-                f"(engine={self.engine!r}), found an unreadable one ({str(err).splitlines()[0]}); "
-                "check the file or pass engine='h5netcdf' or 'netcdf4'"
-            ) from None
+        return open_xarray(self.path, engine=self.engine, cache=False)
 
 
 class _InMemory:
@@ -81,11 +66,11 @@ def open_xarray_lazily(
         name = str(ds.encoding.get("source", "<in-memory dataset>"))
         return LazyHandle(_InMemory(ds)), ds, name
     path = check_file(path_or_dataset, owner)
-    opener = _XarrayOpener(path, _find_zarr_engine(path, engine))
+    opener = _XarrayOpener(path, engine)
     try:
         ds = opener()
-    except ValueError as err:
-        raise ValueError(f"{owner}: {err}") from None
+    except DataFileError as err:
+        raise DataFileError(f"{owner}: {err}") from None
     handle = LazyHandle(opener)
     handle.adopt(ds)
     return handle, ds, path
@@ -134,7 +119,7 @@ def common_dims(
     return tuple(d for d in first if d not in required)
 
 
-class XarraySource:
+class XarraySource(Source):
     """Variables of a netCDF/HDF5/zarr file (or an ``xr.Dataset``) stacked as channels.
 
     Args:
@@ -147,8 +132,9 @@ class XarraySource:
         sample_dims: the dims that index samples; several (e.g. ``("sample", "time")``) are
             flattened in C order, so every (sample, time) frame becomes one sample.
         key: the key of the stacked array in each sample dict.
-        engine: xarray engine (``"h5netcdf"``, ``"netcdf4"``, ``"zarr"``); ``None`` lets xarray
-            choose (``.zarr`` stores use zarr when it is installed).
+        engine: xarray engine (``"h5netcdf"``, ``"netcdf4"``, ``"zarr"``); ``None``: h5netcdf
+            for netCDF4/HDF5, scipy for netCDF-3, zarr for ``.zarr`` stores (see
+            :func:`~sciml.datasets.netcdf_open.open_xarray`).
         check_finite: check every sample read for NaN/Inf.
     """
 
@@ -164,17 +150,18 @@ class XarraySource:
     ):
         owner = "XarraySource"
         self._handle, ds, self.name = open_xarray_lazily(path_or_dataset, engine, owner)
-        self.variables = check_variables(ds, variables, self.name, owner)
-        if isinstance(sample_dims, str):
-            sample_dims = (sample_dims,)
-        self.sample_dims = tuple(str(d) for d in sample_dims)
-        self.spatial_dims = common_dims(ds, self.variables, self.sample_dims, self.name, owner)
-        self._counts = tuple(int(ds.sizes[d]) for d in self.sample_dims)
-        self._length = int(np.prod(self._counts))
-        self.key = str(key)
-        self.check_finite = bool(check_finite)
-        shape = (*(int(ds.sizes[d]) for d in self.spatial_dims), len(self.variables))
-        self._spec: Spec = {self.key: (shape, np.dtype(np.float32))}
+        with reading(self.name, what="data file"):
+            self.variables = check_variables(ds, variables, self.name, owner)
+            if isinstance(sample_dims, str):
+                sample_dims = (sample_dims,)
+            self.sample_dims = tuple(str(d) for d in sample_dims)
+            self.spatial_dims = common_dims(ds, self.variables, self.sample_dims, self.name, owner)
+            self._counts = tuple(int(ds.sizes[d]) for d in self.sample_dims)
+            self._length = int(np.prod(self._counts))
+            self.key = str(key)
+            self.check_finite = bool(check_finite)
+            shape = (*(int(ds.sizes[d]) for d in self.spatial_dims), len(self.variables))
+            self._spec: Spec = {self.key: (shape, np.dtype(np.float32))}
 
     def __len__(self) -> int:
         return self._length
@@ -191,8 +178,11 @@ class XarraySource:
         with self._handle.lock:
             ds = self._handle.get()
             for v in self.variables:
-                da = ds[v].isel(where).transpose(*self.spatial_dims)
-                channels.append(np.asarray(da.values, dtype=np.float32))
+                try:
+                    da = ds[v].isel(where).transpose(*self.spatial_dims)
+                    channels.append(np.asarray(da.values, dtype=np.float32))
+                except Exception as err:  # h5py/HDF5: a chunk fails to decode
+                    raise unreadable_sample(f"{self.name} variable '{v}'", i, err) from None
         if self.check_finite:
             for v, c in zip(self.variables, channels):
                 check_finite_sample(c, where=f"{self.name} variable '{v}'", index=i)

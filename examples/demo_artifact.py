@@ -21,6 +21,7 @@ from flax import nnx
 from sciml.nn import Tendency
 from sciml.stepper import export_stepper
 from sciml.stepper.model import LearnedStepper
+from sciml.stepper.normalisation import Normalisation
 
 FOURTH = np.array([-1.0, 16.0, -30.0, 16.0, -1.0]) / 12.0
 SECOND = np.array([0.0, 1.0, -2.0, 1.0, 0.0])
@@ -48,6 +49,6 @@ def make_artifact(
         variables=("u",),
         units={"u": "1", "x": "1", "t": "1"},
         grid_shape=(n,),
-        data_hash=f"demo:{kind}",
+        normalisation=Normalisation(data_hash=f"demo:{kind}"),
     )
     return export_stepper(stepper, path, overwrite=True)

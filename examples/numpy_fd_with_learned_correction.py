@@ -7,6 +7,9 @@ exact solution of a single Fourier mode, u = exp(-nu k^2 t) sin(k x), measures t
 
     python examples/numpy_fd_with_learned_correction.py            # builds a demo artifact
     python examples/numpy_fd_with_learned_correction.py --artifact correction.h5
+
+With --artifact nothing imports JAX (the grid comes from the artifact); without it, the demo
+artifact is built first with sciml's JAX code (examples/demo_artifact.py).
 """
 
 from __future__ import annotations
@@ -25,8 +28,17 @@ def fd_rhs(u: np.ndarray, nu: float, dx: float) -> np.ndarray:
     return nu * (np.roll(u, 1) - 2 * u + np.roll(u, -1)) / dx**2
 
 
-def run(correction=None, *, n=32, nu=0.5, dt=0.01, t_end=0.5, k=3):
-    length = 2 * np.pi
+def run(correction=None, *, n=32, length=2 * np.pi, nu=0.5, dt=0.01, t_end=0.5, k=3):
+    """RK4 on a periodic grid of ``n`` points over ``length``; with ``correction`` (an artifact),
+    the grid is the artifact's own (``state_shape``, ``dx``), never a hard-coded one."""
+    if correction is not None:
+        if len(correction.state_shape) != 2 or correction.state_shape[1] != 1:
+            raise ValueError(
+                f"--artifact: expected a 1-D single-field stepper, state shape (n, 1), found "
+                f"{correction.state_shape}; this example corrects a scalar 1-D solver"
+            )
+        n = int(correction.state_shape[0])
+        length = n * float(correction.dx[0])
     dx = length / n
     x = np.arange(n) * dx
     u = np.sin(k * x)
@@ -62,7 +74,8 @@ def main(argv=None) -> dict:
 
             path = make_artifact(Path(tmp) / "correction.h5", kind="correction")
         correction = sciml.load_stepper(path)
-        plain = run(None)
+        n, dx = correction.state_shape[0], correction.dx[0]
+        plain = run(None, n=n, length=n * dx)
         corrected = run(correction)
     print(f"relative L2 error at t=0.5, 2nd-order FD alone:         {plain:.3e}")
     print(f"relative L2 error at t=0.5, FD + learned correction:    {corrected:.3e}")

@@ -12,6 +12,7 @@ Sub-packages
 - ``sciml.datasets`` trajectory files, readers for PDEBench / The Well / jax-cfd, data sources.
 - ``sciml.stepper``  learned integrators Z(t+dt) = Z(t) + dt G(Z(t)), export and import.
 - ``sciml.mri``      fastMRI k-space reconstruction (masks, transforms, models, metrics).
+- ``sciml.graphs``   learned steppers on meshes and graphs (graph networks from the zoo), export.
 
 Shape convention (everywhere in the library): channels last, ``(batch, *spatial, channels)``.
 Foreign layouts are converted only at I/O.
@@ -19,6 +20,7 @@ Foreign layouts are converted only at I/O.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sciml._version import __version__
@@ -26,10 +28,24 @@ from sciml._version import __version__
 __all__ = ["__version__", "load_stepper"]
 
 
-def __getattr__(name: str) -> Any:
-    # Lazy: keeps `import sciml` free of JAX so that the NumPy-only loader works without it.
-    if name == "load_stepper":
-        from sciml.stepper.artifact import load_stepper
+def load_stepper(path: str | os.PathLike) -> Any:
+    """Load an exported learned stepper (``sciml-stepper`` HDF5) with NumPy and SciPy only.
 
-        return load_stepper
+    Grid steppers (``sciml export``) give a :class:`sciml.stepper.LoadedStepper`, graph steppers
+    on a mesh a :class:`sciml.graphs.LoadedGraphStepper`; both offer ``step(z)``,
+    ``tendency(z)`` and ``rhs(t, y)``. The file's ``/tendency`` attribute ``kind`` decides
+    (:func:`sciml.artifacts.stepper_kind`). No JAX is imported.
+    """
+    from sciml.artifacts import stepper_kind
+
+    if stepper_kind(path) == "graph":
+        from sciml.graphs.artifact import load_graph_stepper
+
+        return load_graph_stepper(path)
+    from sciml.stepper.artifact import load_stepper as load_grid_stepper
+
+    return load_grid_stepper(path)
+
+
+def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'sciml' has no attribute {name!r}")

@@ -13,6 +13,11 @@ import sys
 
 # name -> (module, one-line help, example)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "sciml.commands.init",
+        "write a complete training config for your own trajectory file",
+        "sciml init stepper --data my.h5 --variables u --out stepper.yaml",
+    ),
     "train": (
         "sciml.commands.train",
         "train a model from a YAML config through the sharded training loop",
@@ -35,13 +40,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "reproduce": (
         "sciml.commands.reproduce",
-        "run a reproduction example end to end (learned-stepper, kolmogorov, fastmri)",
+        "run a reproduction example end to end (learned-stepper, kolmogorov, fastmri, graphs)",
         "sciml reproduce learned-stepper --quick --out runs/ks-quick",
     ),
     "mri": (
         "sciml.commands.mri",
         "fastMRI tools: synthesize data, reconstruct, evaluate",
         "sciml mri synthesize --out data/mri --volumes 4",
+    ),
+    "cosmo": (
+        "sciml.commands.cosmo",
+        "cosmology emulator tools: D3M predictions of N-body displacements and densities",
+        "sciml cosmo predict --model runs/d3m --data sims/test.h5 --out d3m_test.h5",
     ),
 }
 
@@ -91,15 +101,55 @@ def main(argv: list[str] | None = None) -> int:
     )
     module.add_arguments(sub)
     args = sub.parse_args(argv[1:])
+    debug = bool(getattr(args, "debug", False))
+    from sciml import interrupt
+
     try:
-        return int(module.run(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError, TypeError) as err:
-        # Bad input: one line, no traceback. Library code raises messages that name the
-        # argument/file, the expected and the found value, and the fix.
-        if getattr(args, "debug", False):
+        with interrupt.handling():
+            return int(module.run(args) or 0)
+    except KeyboardInterrupt as err:
+        if debug:
             raise
-        print(f"sciml {name}: error: {err}", file=sys.stderr)
+        signum = getattr(err, "signum", 2)
+        what = "SIGTERM" if signum == 15 else "Ctrl-C (SIGINT)"
+        print(
+            f"sciml {name}: stopped by {what}; temporary files were removed, finished outputs "
+            "and checkpoints are kept",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    except Exception as err:
+        # Bad input and faults: one line, no traceback (--debug shows it). Library code raises
+        # messages that name the argument/file, the expected and the found value, and the fix.
+        line = None if debug else one_line(err, args)
+        if line is None:
+            raise
+        print(f"sciml {name}: error: {line}", file=sys.stderr)
         return 2
+
+
+def one_line(err: BaseException, args: argparse.Namespace | None = None) -> str | None:
+    """The one-line message for ``err``, or None for an unexpected error (a bug: traceback)."""
+    from sciml.errors import SciMLError, describe_fault
+
+    where = None
+    for attr in ("out", "run_dir", "path"):
+        value = getattr(args, attr, None)
+        if value is not None:
+            where = str(value)
+            break
+    if isinstance(err, SciMLError):
+        return " ".join(str(err).split())
+    # OSError by errno; HDF5/tensorstore errors (also inside a ValueError) by their text
+    fault = describe_fault(err, where, causes=isinstance(err, OSError | RuntimeError))
+    if fault is not None:
+        return fault
+    if isinstance(err, OSError) and isinstance(err.errno, int):
+        name = err.filename or where or "(unnamed file)"
+        return f"{name}: {err.strerror or err}; check the path and the device"
+    if isinstance(err, ValueError | LookupError | TypeError | OSError):
+        return " ".join(str(err).split())
+    return None
 
 
 if __name__ == "__main__":

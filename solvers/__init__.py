@@ -6,24 +6,16 @@ States are channels-last ``(batch, *spatial, channels)`` arrays. This package ne
 the ML code (``sciml.nn``, ``sciml.train``, ``sciml.stepper``).
 """
 
-from sciml.solvers import equations as _equations  # noqa: F401  (registers built-ins)
-from sciml.solvers.advection import Advection as Advection
-from sciml.solvers.burgers import Burgers as Burgers
 from sciml.solvers.coarsen import coarse_grid as coarse_grid
 from sciml.solvers.coarsen import coarsen as coarsen
-from sciml.solvers.gray_scott import GrayScott as GrayScott
+from sciml.solvers.coarsen import coarsen_array as coarsen_array
 from sciml.solvers.grid import Grid as Grid
-from sciml.solvers.heat import Heat as Heat
-from sciml.solvers.ic_random import gaussian_random_field as gaussian_random_field
-from sciml.solvers.ic_random import random_fourier_series as random_fourier_series
-from sciml.solvers.ic_standard import burgers_cole_hopf as burgers_cole_hopf
-from sciml.solvers.ic_standard import gray_scott_spots as gray_scott_spots
-from sciml.solvers.ic_standard import kdv_soliton as kdv_soliton
-from sciml.solvers.ic_standard import taylor_green_vortex as taylor_green_vortex
-from sciml.solvers.kdv import KdV as KdV
-from sciml.solvers.ks import KuramotoSivashinsky as KuramotoSivashinsky
-from sciml.solvers.ks import KuramotoSivashinsky2D as KuramotoSivashinsky2D
-from sciml.solvers.navier_stokes import NavierStokes2D as NavierStokes2D
+from sciml.solvers.ic.random import gaussian_random_field as gaussian_random_field
+from sciml.solvers.ic.random import random_fourier_series as random_fourier_series
+from sciml.solvers.ic.standard import burgers_cole_hopf as burgers_cole_hopf
+from sciml.solvers.ic.standard import gray_scott_spots as gray_scott_spots
+from sciml.solvers.ic.standard import kdv_soliton as kdv_soliton
+from sciml.solvers.ic.standard import taylor_green_vortex as taylor_green_vortex
 from sciml.solvers.registry import EQUATIONS as EQUATIONS
 from sciml.solvers.registry import EquationSpec as EquationSpec
 from sciml.solvers.registry import GridDefaults as GridDefaults
@@ -32,8 +24,17 @@ from sciml.solvers.registry import get_equation as get_equation
 from sciml.solvers.registry import register_equation as register_equation
 from sciml.solvers.rollout import BlowUpError as BlowUpError
 from sciml.solvers.rollout import rollout as rollout
-from sciml.solvers.spectral import SpectralStep as SpectralStep
-from sciml.solvers.spectral import etdrk4_coefficients as etdrk4_coefficients
+from sciml.solvers.spectral import equations as _equations  # noqa: F401  (registers built-ins)
+from sciml.solvers.spectral.advection import Advection as Advection
+from sciml.solvers.spectral.base import SpectralStep as SpectralStep
+from sciml.solvers.spectral.base import etdrk4_coefficients as etdrk4_coefficients
+from sciml.solvers.spectral.burgers import Burgers as Burgers
+from sciml.solvers.spectral.gray_scott import GrayScott as GrayScott
+from sciml.solvers.spectral.heat import Heat as Heat
+from sciml.solvers.spectral.kdv import KdV as KdV
+from sciml.solvers.spectral.ks import KuramotoSivashinsky as KuramotoSivashinsky
+from sciml.solvers.spectral.ks import KuramotoSivashinsky2D as KuramotoSivashinsky2D
+from sciml.solvers.spectral.navier_stokes import NavierStokes2D as NavierStokes2D
 
 __all__ = [
     "EQUATIONS",
@@ -54,6 +55,7 @@ __all__ = [
     "burgers_cole_hopf",
     "coarse_grid",
     "coarsen",
+    "coarsen_array",
     "etdrk4_coefficients",
     "gaussian_random_field",
     "get_equation",
@@ -66,13 +68,13 @@ __all__ = [
 ]
 
 # --- finite differences (B2) ---
-from sciml.solvers import fd_registry as _fd_registry  # noqa: F401  (registers fd_*)
-from sciml.solvers.fd_advection import FDAdvection as FDAdvection
-from sciml.solvers.fd_base import FDStep as FDStep
-from sciml.solvers.fd_burgers import FDBurgers as FDBurgers
-from sciml.solvers.fd_heat import FDHeat as FDHeat
-from sciml.solvers.fd_registry import boundary_ic as boundary_ic
-from sciml.solvers.fd_wave import FDWave as FDWave
+from sciml.solvers.fd import registry as _fd_registry  # noqa: F401  (registers fd_*)
+from sciml.solvers.fd.advection import FDAdvection as FDAdvection
+from sciml.solvers.fd.base import FDStep as FDStep
+from sciml.solvers.fd.burgers import FDBurgers as FDBurgers
+from sciml.solvers.fd.heat import FDHeat as FDHeat
+from sciml.solvers.fd.registry import boundary_ic as boundary_ic
+from sciml.solvers.fd.wave import FDWave as FDWave
 from sciml.solvers.ghost import GHOST_KINDS as GHOST_KINDS
 from sciml.solvers.ghost import fill_ghost as fill_ghost
 from sciml.solvers.ghost import fill_ghost_axis as fill_ghost_axis

@@ -25,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from sciml.solvers.grid import Grid
 
+from sciml.choices import check_choice
+
 METHODS = ("spectral", "block")
 
 
@@ -60,8 +62,7 @@ def coarsen(
         ndim = len(shape)
     if len(shape) == 1 and ndim > 1:
         shape = shape * ndim
-    if method not in METHODS:
-        raise ValueError(f"coarsen: method expected one of {list(METHODS)}, found {method!r}")
+    check_choice(method, METHODS, name="coarsen: method")
     if len(shape) != ndim or ndim not in (1, 2, 3):
         raise ValueError(f"coarsen: shape {shape} must have ndim={ndim} entries (1-3 spatial axes)")
     if x.ndim < ndim + 1:
@@ -130,3 +131,13 @@ def _block(x: jax.Array, fine: tuple[int, ...], shape: tuple[int, ...]) -> jax.A
         index[axis] = slice(None, None, r)
         x = total[tuple(index)].astype(x.dtype)
     return x
+
+
+def coarsen_array(
+    data: np.ndarray, shape: tuple[int, ...] | int, *, ndim: int, method: str = "spectral"
+) -> np.ndarray:
+    """:func:`coarsen` for NumPy data: float32 NumPy in, float32 NumPy out (data pipelines)."""
+    shape = tuple(int(n) for n in np.atleast_1d(shape))
+    if len(shape) != ndim:
+        raise ValueError(f"coarse shape: expected {ndim} entries, found {shape}")
+    return np.asarray(coarsen(np.asarray(data), shape, ndim=ndim, method=method), np.float32)

@@ -7,7 +7,7 @@ factory ``make_step(grid, dt, **params)`` and an initial-condition sampler
 validated parameter dict (defaults filled in) and use the names they need; parameters named
 ``ic_*`` only affect the initial condition.
 
-The built-in spectral equations are registered in :mod:`sciml.solvers.equations`; other modules
+The built-in spectral equations are registered in :mod:`sciml.solvers.spectral.equations`; other modules
 add theirs with :func:`register_equation`.
 """
 

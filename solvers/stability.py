@@ -7,7 +7,8 @@ integrator multiplies each Fourier mode by ``R(dt lambda)``, where for ``euler``
 ``ssprk3`` and ``rk4`` the stability function is the Taylor polynomial
 ``R(w) = sum_{k=0}^{p} w^k / k!`` (``p`` = number of stages). The step is stable when
 ``|R(dt lambda)| <= 1`` for every eigenvalue; :func:`max_stable_dt` returns the largest such
-``dt``.
+``dt``. ``R``, the stability radius and ``max_stable_dt`` are computed from the Butcher tableaux
+of :mod:`sciml.runge_kutta` (re-exported here).
 
 Reference values (first exit of the stability region along a ray; ``stability_radius``):
 
@@ -32,61 +33,17 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from sciml.solvers.integrators import INTEGRATORS, STAGES
 
-_TOL = 1e-10  # allowed growth |R| - 1 (round-off at the boundary of the stability region)
-_RHO_MAX = 6.0  # every region above lies inside |w| < 6
+from sciml.runge_kutta import max_stable_dt as max_stable_dt
+from sciml.runge_kutta import stability_function
+from sciml.runge_kutta import stability_radius as stability_radius
+
 _UNSTABLE_BELOW = 1e-2  # a limiting Courant number below this means "unstable for every dt"
 
 
 def amplification_factor(integrator: str, w: np.ndarray | complex) -> np.ndarray:
-    """Stability function ``R(w) = sum_{k<=p} w^k / k!`` of ``integrator`` at ``w = dt lambda``."""
-    if integrator not in INTEGRATORS:
-        raise ValueError(
-            f"integrator: expected one of {list(INTEGRATORS)}, found {integrator!r}; "
-            "e.g. integrator='rk4'"
-        )
-    w = np.asarray(w, dtype=np.complex128)
-    out = np.zeros_like(w)
-    for k in range(STAGES[integrator], -1, -1):  # Horner
-        out = out * w + 1.0 / math.factorial(k)
-    return out
-
-
-def stability_radius(integrator: str, phi: np.ndarray | float) -> np.ndarray:
-    """First exit ``rho(phi)`` of ``{|R(w)| <= 1}`` along the ray ``w = rho exp(i phi)``.
-
-    ``phi`` is the direction in radians (``pi``: negative real axis, ``pi/2``: imaginary axis).
-    Returns an array like ``phi`` (0 where the method is unstable for every small step).
-    """
-    phi = np.atleast_1d(np.asarray(phi, dtype=np.float64))
-    direction = np.exp(1j * phi)[:, None]
-    rho = np.linspace(0.0, _RHO_MAX, 301)[None, 1:]
-    unstable = np.abs(amplification_factor(integrator, rho * direction)) > 1.0 + _TOL
-    first = np.where(unstable.any(axis=1), unstable.argmax(axis=1), rho.shape[1])
-    step = rho[0, 0]
-    lo = first * step  # stable (or the origin)
-    hi = lo + step
-    for _ in range(32):  # bisection inside the bracket
-        mid = 0.5 * (lo + hi)
-        bad = np.abs(amplification_factor(integrator, mid * direction[:, 0])) > 1.0 + _TOL
-        hi = np.where(bad, mid, hi)
-        lo = np.where(bad, lo, mid)
-    return np.where(first == rho.shape[1], _RHO_MAX, lo)
-
-
-def max_stable_dt(eigenvalues: np.ndarray, integrator: str) -> float:
-    """Largest ``dt`` with ``|R(dt lambda)| <= 1`` for all given eigenvalues (``inf`` if all 0).
-
-    ``eigenvalues`` is any array of complex eigenvalues of the semi-discrete operator (units
-    1/time), e.g. from :func:`symbol` on a grid of ``theta``.
-    """
-    lam = np.asarray(eigenvalues, dtype=np.complex128).ravel()
-    lam = lam[np.abs(lam) > 1e-12 * max(np.abs(lam).max(initial=0.0), 1e-300)]
-    if lam.size == 0:
-        return math.inf
-    rho = stability_radius(integrator, np.angle(lam))
-    return float(np.min(rho / np.abs(lam)))
+    """Stability function ``R(w)`` of ``integrator`` at ``w = dt lambda`` (from its tableau)."""
+    return stability_function(integrator, w)
 
 
 def symbol(offsets: Sequence[int], coeffs: Sequence[float], theta: np.ndarray) -> np.ndarray:

@@ -7,10 +7,10 @@ import json
 import h5py
 import numpy as np
 import pytest
+import sciml.datasets.inspect as inspect_cmd
 from sciml.datasets import write_trajectories
 from sciml.solvers import Grid
 
-import sciml.commands.inspect as inspect_cmd
 from sciml.cli import main
 
 
@@ -126,3 +126,18 @@ def test_blocks_cover_every_element_once(budget):
     for key in inspect_cmd._blocks(shape, 4, budget):
         covered[key] += 1
     np.testing.assert_array_equal(covered, 1)
+
+
+def test_describe_is_a_library_function_writing_to_any_stream(tmp_path):
+    import io
+
+    (tmp_path / "config.yaml").write_text("steps: 3\n")
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\n{"step": 2}\n')
+    buf = io.StringIO()
+    inspect_cmd.describe(tmp_path, lines=1, out=buf)
+    text = buf.getvalue()
+    assert "(run directory)" in text and "  steps: 3" in text
+    assert "metrics.jsonl (last 1 of 2 lines):" in text and '{"step": 2}' in text
+    with pytest.warns(DeprecationWarning, match="sciml.commands.inspect.value_ranges moved"):
+        from sciml.commands.inspect import value_ranges
+    assert value_ranges is inspect_cmd.value_ranges

@@ -80,7 +80,7 @@ def test_coarsen_rejects_bad_input():
     u = jnp.zeros((1, 30, 1))
     with pytest.raises(ValueError, match="block averaging needs fine sizes divisible"):
         coarsen(u, 8, method="block")
-    with pytest.raises(ValueError, match="method expected one of"):
+    with pytest.raises(ValueError, match="coarsen: method: expected one of spectral, block"):
         coarsen(u, 10, method="mean")
     with pytest.raises(ValueError, match="must be between 2 and the fine shape"):
         coarsen(u, 40)

@@ -255,7 +255,7 @@ def test_xarray_source_errors(tmp_path):
         XarraySource(path, ["a"], sample_dims=("run",), engine="h5netcdf")
     garbage = tmp_path / "garbage.nc"
     garbage.write_bytes(b"\x00" * 64)
-    with pytest.raises(ValueError, match=r"garbage\.nc': expected a netCDF/HDF5/zarr file"):
+    with pytest.raises(ValueError, match=r"garbage\.nc: not a readable HDF5/netCDF4 file"):
         XarraySource(garbage, ["a"], engine="h5netcdf")
 
 

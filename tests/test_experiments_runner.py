@@ -100,5 +100,8 @@ def test_old_reproduction_paths_are_deprecated_aliases():
     with pytest.warns(DeprecationWarning, match="sciml.stepper.report.prepare_out_dir moved"):
         from sciml.stepper.report import prepare_out_dir as old
     assert old is runner.prepare_out_dir
-    with pytest.raises(ValueError, match="experiment: unknown 'nope'; expected one of fastmri"):
+    with pytest.raises(
+        ValueError,
+        match="experiment: expected one of fastmri, kolmogorov, learned-stepper, found 'nope'",
+    ):
         registry.get("nope")

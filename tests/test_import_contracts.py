@@ -42,8 +42,8 @@ def _contracts() -> dict[str, str]:
     return {c["id"]: c["name"] for c in config["contracts"]}
 
 
-def _lint(stage: Path) -> dict[str, str]:
-    """Contract name -> KEPT/BROKEN of one lint-imports run on the staged tree."""
+def _lint(stage: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """One lint-imports run on the staged tree: contract name -> KEPT/BROKEN, and -> its report."""
     run = subprocess.run(
         [str(LINT), str(REPO / "pyproject.toml"), "--no-cache"],
         cwd=stage,
@@ -53,7 +53,19 @@ def _lint(stage: Path) -> dict[str, str]:
     )
     status = dict(re.findall(r"^(.+) (KEPT|BROKEN)$", run.stdout, flags=re.M))
     assert status, run.stdout + run.stderr
-    return status
+    reports, name = {}, None
+    broken = run.stdout.partition("Broken contracts")[2].splitlines()
+    for line, underline in zip(broken, [*broken[1:], ""]):
+        if line in status and set(underline) == {"-"}:
+            name = line
+            reports[name] = ""
+        elif name is not None:
+            reports[name] += line + "\n"
+    return status, reports
+
+
+def _module(rel: str) -> str:
+    return rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
 
 def test_each_contract_fails_on_an_offending_import_and_passes_without(tmp_path):
@@ -65,16 +77,23 @@ def test_each_contract_fails_on_an_offending_import_and_passes_without(tmp_path)
     stage(tmp_path)
     names = _contracts()
     assert set(OFFENDERS) == set(names), "every contract needs an offending import here"
-    for cid, (rel, line) in OFFENDERS.items():
+    originals = {}
+    for rel, line in OFFENDERS.values():  # all offending imports at once: one lint run
         path = tmp_path / rel
-        before = path.read_text() if path.exists() else None
-        path.write_text((before or "") + line)
-        status = _lint(tmp_path)
-        broken = sorted(n for n, s in status.items() if s == "BROKEN")
-        assert broken == [names[cid]], f"{rel}: {line.strip()!r} broke {broken}"
+        originals[rel] = path.read_text() if path.exists() else None
+        path.write_text((originals[rel] or "") + line)
+    status, reports = _lint(tmp_path)
+    for cid, (rel, _) in OFFENDERS.items():
+        # each contract is broken, and by its own offending module
+        assert status[names[cid]] == "BROKEN", (cid, status)
+        assert re.search(rf"^-?\s*{re.escape(_module(rel))}\b", reports[names[cid]], re.M), (
+            cid,
+            reports[names[cid]],
+        )
+    for rel, before in originals.items():  # removed again: every contract passes
         if before is None:
-            path.unlink()
+            (tmp_path / rel).unlink()
         else:
-            path.write_text(before)
-    status = _lint(tmp_path)
+            (tmp_path / rel).write_text(before)
+    status, _ = _lint(tmp_path)
     assert set(status) == set(names.values()) and set(status.values()) == {"KEPT"}, status

@@ -35,6 +35,7 @@ TINY = {
     "varnet_steps": 2,
     "varnet_batch_size": 1,
     "varnet_lr": 3e-4,
+    "cs_iters": 10,
 }
 
 
@@ -65,8 +66,11 @@ def test_reproduction_writes_summary_table_and_figures(reproduction):
     np.testing.assert_allclose(margin["PSNR"], un["8x"]["PSNR"]["mean"] - zf["8x"]["PSNR"]["mean"])
     np.testing.assert_allclose(margin["NMSE"], zf["8x"]["NMSE"]["mean"] - un["8x"]["NMSE"]["mean"])
     table = (out / "results.md").read_text().splitlines()
-    assert len(table) == 2 + 8
+    assert len(table) == 2 + 8 + 2  # zero-filled and network per acceleration, plus the TV rows
     assert any("| singlecoil | 4x | U-Net |" in line for line in table)
+    assert any("| singlecoil | 8x | TV (CS) |" in line for line in table)
+    tv = summary["results"]["singlecoil"]["tv"]["4x"]
+    assert tv["weight"] > 0 and all(np.isfinite(tv[m]["mean"]) for m in ("NMSE", "PSNR", "SSIM"))
     assert any("| multicoil | 8x | VarNet |" in line for line in table)
     for name in ("fastmri_reconstructions.png", "fastmri_varnet_reconstructions.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -79,6 +83,21 @@ def test_reproduction_writes_summary_table_and_figures(reproduction):
 def test_reconstruct_directory_restores_the_run_and_matches_the_summary(reproduction, tmp_path):
     out, summary = reproduction
     val = out / "data" / "singlecoil_val"
+    # the run's config.yaml describes its data pipeline (no side file); reconstruct reads it
+    from sciml.mri.reconstruct import read_meta
+    from sciml.train import run_config
+
+    data = run_config(out / "runs" / "unet").data.train
+    assert data.kind == "fastmri" and not (out / "runs" / "unet" / "mri.json").exists()
+    assert data.kwargs["mask"] == {
+        "kind": "random", "center_fractions": [0.08, 0.04], "accelerations": [4, 8]
+    }  # fmt: skip
+    assert read_meta(out / "runs" / "unet") == {
+        "kind": "unet",
+        "challenge": "singlecoil",
+        "mask": {"kind": "random", "center_fractions": [0.08], "accelerations": [4]},
+    }
+    assert read_meta(out / "runs" / "varnet")["challenge"] == "multicoil"
     written = reconstruct_directory(out / "runs" / "unet", val, tmp_path / "recon")
     assert [p.name for p in written] == [p.name for p in list_volumes(val)]
     with h5py.File(written[0], "r") as f:

@@ -202,3 +202,22 @@ def test_up_conv_is_the_non_overlapping_transposed_convolution():
         dimension_numbers=("NHWC", "HWIO", "NHWC"),
     )
     np.testing.assert_allclose(np.asarray(lax) + np.array([0.5, -1.0]), ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "zero"])
+def test_upconv_kernel3_matches_scatter_definition(x64, boundary):
+    # y[2i + a - 1] += x[i] @ K[a] per axis; x[n] wraps (periodic) or is zero.
+    up = UpConv(3, 2, ndim=2, kernel_size=3, boundary=boundary, use_bias=False, rngs=nnx.Rngs(0))
+    x = np.random.default_rng(0).normal(size=(2, 4, 6, 3))
+    y = np.asarray(up(jnp.asarray(x)))
+    K = np.asarray(up.kernel[...])
+    ref = np.zeros((2, 8, 12, 2))
+    for a in range(3):
+        for b in range(3):
+            z = np.zeros_like(ref)
+            z[:, ::2, ::2] = x @ K[a, b]
+            if boundary == "zero":
+                z[:, 0] *= a != 0
+                z[:, :, 0] *= b != 0
+            ref += np.roll(z, (a - 1, b - 1), (1, 2))
+    np.testing.assert_allclose(y, ref, rtol=0, atol=1e-12)

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +29,9 @@ TOY = replace(
     classical_dt=(1.0,),
     timing_repeats=1,
     integrator_swaps=False,
+    long_frames=8,
+    long_burn_in=2,
+    candidates=2,
 )
 
 
@@ -48,6 +52,14 @@ def test_learned_stepper_reproduction_end_to_end(tmp_path):
     fine = [c for c in on_disk["classical"] if c["name"] == "classical 256 dt=0.05"]
     assert fine and fine[0]["nrmse"] < 1e-4
     assert (out / "learned_stepper.png").stat().st_size > 10_000
+    # long rollouts: the summary names what was measured; two candidates, one adopted
+    assert 0.0 <= on_disk["bounded_fraction_long"] <= 1.0 and on_disk["long_horizon"] == 8.0
+    assert (
+        "spectrum_error_long" in on_disk and "noise floor" in on_disk["long_rollout"]["definition"]
+    )
+    chosen = [c for c in on_disk["candidates"] if c.get("selected")]
+    assert [c["seed"] for c in on_disk["candidates"]] == [1, 2] and len(chosen) == 1
+    assert (out / chosen[0]["run_dir"] / "config.yaml").is_file()
     assert (out / "config.yaml").is_file() and (out / "data" / "test.nc").is_file()
     # the run directory restores the trained stepper (what `sciml export RUN_DIR` relies on)
     from sciml.stepper.data import load_trajectories
@@ -55,6 +67,19 @@ def test_learned_stepper_reproduction_end_to_end(tmp_path):
 
     model = restore_model(out)
     test = load_trajectories(out / "data" / "test.nc")
+    # the run's config describes the data fit received: the same windows of data/train.nc
+    from sciml.stepper.data import make_windows
+    from sciml.train import run_config
+    from sciml.train.registry import build_source
+
+    config = run_config(out)
+    described = build_source(config.data.train.kind, dict(config.data.train.kwargs))
+    train = make_windows(load_trajectories(out / "data" / "train.nc").data, n_target=TOY.unroll)
+    assert len(described) == len(train["inputs"])
+    for i in (0, len(described) - 1):
+        np.testing.assert_array_equal(described[i]["targets"], train["targets"][i])
+        np.testing.assert_array_equal(described[i]["inputs"], train["inputs"][i])
+    assert Path(config.model.kwargs["stats_dir"]) == (out / "stats").resolve()  # loop format
     assert model.grid_shape == test.grid.shape == (48,)
     assert model.dt == test.dt == 1.0
     z1 = np.asarray(model(test.data[:, 0]))

@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from sciml.solvers import FDBurgers, FDHeat, Grid
-from sciml.solvers.burgers import Burgers
-from sciml.solvers.heat import Heat
+from sciml.solvers.spectral.burgers import Burgers
+from sciml.solvers.spectral.heat import Heat
 
 
 def _run(step, u0, n_steps):

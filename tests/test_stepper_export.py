@@ -16,6 +16,7 @@ from sciml.nn import Tendency
 from sciml.stepper.artifact import ArtifactError, export_stepper, load_stepper
 from sciml.stepper.jax_export import export_jax, load_jax
 from sciml.stepper.model import LearnedStepper
+from sciml.stepper.normalisation import Normalisation
 
 RTOL, ATOL = 2e-5, 2e-6  # float32 round-off between XLA and NumPy summation orders
 
@@ -48,12 +49,14 @@ def make_stepper(
         dx=[0.25] * ndim,
         variables=names,
         units={n: "m/s" for n in names} | {"x": "m", "t": "s"},
-        state_mean=np.linspace(-0.1, 0.2, channels),
-        state_std=np.linspace(1.0, 2.0, channels),
-        tendency_mean=np.linspace(0.0, 0.1, channels),
-        tendency_std=np.linspace(0.5, 0.7, channels),
+        normalisation=Normalisation(
+            state_mean=np.linspace(-0.1, 0.2, channels),
+            state_std=np.linspace(1.0, 2.0, channels),
+            tendency_mean=np.linspace(0.0, 0.1, channels),
+            tendency_std=np.linspace(0.5, 0.7, channels),
+            data_hash="sha256:abc",
+        ),
         grid_shape=grid,
-        data_hash="sha256:abc",
     )
 
 

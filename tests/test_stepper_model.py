@@ -38,12 +38,15 @@ def test_step_is_the_integrator_applied_to_the_normalised_tendency():
     np.testing.assert_allclose(jax.jit(m.tendency_fn)(z), g, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(jax.jit(m.step)(z), z + 0.1 * g, rtol=1e-6, atol=1e-6)
     for name in ("rk2", "rk4"):
-        m.with_integrator(name, dt=0.05)
-        both = jax.jit(lambda z: (m(z), INTEGRATORS[name](m.tendency_fn, z, 0.05)))  # noqa: B023
+        m2 = m.with_integrator(name, dt=0.05)
+        both = jax.jit(lambda z: (m2(z), INTEGRATORS[name](m2.tendency_fn, z, 0.05)))  # noqa: B023
         got, want = both(z)
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-    assert m.metadata()["integrator"] == "rk4" and m.metadata()["dt"] == 0.05
-    assert m.metadata()["grid_shape"] == [16]
+    assert m2.metadata()["integrator"] == "rk4" and m2.metadata()["dt"] == 0.05
+    assert m2.metadata()["grid_shape"] == [16]
+    # a new stepper: the original is not mutated, the weights are shared
+    assert m.integrator == "euler" and m.dt == 0.1
+    assert m2.tendency.convs[0].conv.kernel[...] is m.tendency.convs[0].conv.kernel[...]
 
 
 @pytest.mark.parametrize(

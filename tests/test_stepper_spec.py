@@ -75,11 +75,11 @@ def test_minimum_grid_is_checked_at_export_load_and_step(tmp_path):
 
 def test_complex_state_and_even_kernel_are_refused(tmp_path):
     path = export_stepper(_stepper(), tmp_path / "s.h5")
-    with pytest.raises(ValueError, match=r"complex values .* are not supported"):
+    with pytest.raises(TypeError, match="expected real values, found dtype complex128"):
         load_stepper(path).step(np.zeros((10, 1), np.complex128))
     with h5py.File(path, "a") as f:
         meta = json.loads(f.attrs["metadata"])
         meta["architecture"]["kernel_size"] = 4
         f.attrs["metadata"] = json.dumps(meta)
-    with pytest.raises(ArtifactError, match="kernel_size must be odd and positive, found 4"):
+    with pytest.raises(ArtifactError, match="kernel_size expected an odd integer >= 1, found 4"):
         load_stepper(path)

@@ -7,11 +7,10 @@ import pytest
 from flax import nnx
 from sciml.datasets import ArraySource
 from sciml.datasets.trajectory_file import write_trajectories
-from sciml.solvers import Grid
+from sciml.solvers import Grid, coarsen_array
 
 from sciml.stepper.data import (
     check_data_grid,
-    coarse_grain,
     data_hash,
     load_trajectories,
     make_windows,
@@ -117,7 +116,7 @@ def test_windows_stats_and_coarse_graining():
     assert data_hash(data) == data_hash(data.copy()) != data_hash(data[:1])
     x = np.arange(64) * 2 * np.pi / 64
     u = (np.sin(x) + 0.3 * np.cos(20 * x))[None, :, None]
-    np.testing.assert_allclose(coarse_grain(u, (16,), ndim=1)[0, :, 0], np.sin(x[::4]), atol=1e-5)
+    np.testing.assert_allclose(coarsen_array(u, (16,), ndim=1)[0, :, 0], np.sin(x[::4]), atol=1e-5)
     with pytest.raises(ValueError, match="time >= 4"):
         make_windows(data[:, :3], n_target=3)
 

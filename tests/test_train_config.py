@@ -162,8 +162,8 @@ def test_distributed_flags(monkeypatch):
     assert initialize_distributed() is False  # a plain single-process run
     with pytest.raises(
         ValueError,
-        match=r"expected --coordinator, --num-processes and --process-id "
-        r"together .*num_processes=2, process_id=None",
+        match=r"expected a coordinator, a process count and a process id, found "
+        r"coordinator='127.0.0.1:1234', num_processes=2, process_id=None; pass the missing ones",
     ):
         initialize_distributed("127.0.0.1:1234", 2, None)
     with pytest.raises(ValueError, match=r"--process-id expected 0..1, found 2"):

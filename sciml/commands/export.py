@@ -40,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from sciml.stepper.model import LearnedStepper
     from sciml.train import restore_model
 
+    if args.out.is_dir():
+        raise IsADirectoryError(
+            f"--out {args.out}: is a directory; --overwrite replaces a file, never a directory: "
+            f"give a file path such as {args.out / 'stepper.h5'}"
+        )
     if args.out.exists() and not args.overwrite:
         raise FileExistsError(
             f"--out {args.out}: file exists; pass --overwrite or choose another path"
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             f"run_dir {args.run_dir}: holds a {type(model).__name__}, expected a learned stepper "
             "(model.name sciml.stepper.model:make_learned_stepper)"
         )
-    model.with_integrator(args.integrator, args.dt)
+    model = model.with_integrator(args.integrator, args.dt)
     if args.format == "hdf5":
         path = export_stepper(model, args.out, overwrite=args.overwrite)
         print(f"wrote {path}: {load_stepper(path)}")

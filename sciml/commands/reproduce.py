@@ -10,6 +10,12 @@ Experiments:
                    solvers at 1x-8x the learned resolution (time to vorticity correlation < 0.95,
                    resolution factor, speed-up at equal accuracy, spectra, Pareto figure).
   fastmri          synthetic knee-like volumes: zero-filled vs U-Net (and VarNet) at 4x and 8x.
+  d3m              structure formation: the D3M 3-D U-Net (ZA -> particle-mesh displacements)
+                   against ZA and 2LPT; displacement error, T(k), r(k), a 4x larger box and
+                   unseen cosmologies. `sciml cosmo predict --model OUT/run` reuses the model.
+  graphs           diffusion on a regular grid and an irregular mesh: ConvNet, Chebyshev, GCN and
+                   message-passing steppers vs the FEM solver at equal cost; Chebyshev
+                   denoising on pygsp's airfoil, Minnesota and bunny graphs.
 
 The run directory of learned-stepper is a training run as well: `sciml export OUT --out
 stepper.h5` exports the trained stepper. kolmogorov writes learned_correction.h5 + hybrid.json

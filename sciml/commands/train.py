@@ -47,13 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
 
 
-def _has_checkpoints(run_dir: str) -> list[int]:
-    path = os.path.join(run_dir, "checkpoints")
-    if not os.path.isdir(path):
-        return []
-    return sorted(int(d) for d in os.listdir(path) if d.isdigit())
-
-
 def run(args: argparse.Namespace) -> int:
     # Multi-host start-up must come before anything touches the devices.
     from sciml.train.distributed import initialize
@@ -73,7 +66,16 @@ def run(args: argparse.Namespace) -> int:
         stem = os.path.splitext(os.path.basename(args.config or "run"))[0]
         run_dir = os.path.join("runs", stem)
     config = config.replace(run_dir=run_dir)
-    steps = _has_checkpoints(run_dir)
+    from sciml.train.checkpoint import finished_steps
+
+    steps = finished_steps(os.path.join(run_dir, "checkpoints"))
+    if args.resume and not steps:
+        where = os.path.join(run_dir, "checkpoints")
+        raise FileNotFoundError(
+            f"--resume: found no checkpoint to resume in {where} (run_dir {run_dir!r} "
+            f"{'has none' if os.path.isdir(run_dir) else 'does not exist'}); drop --resume to "
+            "start a new run, or pass the --run-dir of the run to continue"
+        )
     if steps and not args.resume:
         raise FileExistsError(
             f"run_dir {run_dir!r}: already holds checkpoints (latest step {steps[-1]}); pass "

@@ -33,17 +33,17 @@ from flax import nnx
 from sciml.atomic import write_text
 from sciml.experiments.runner import finish_out_dir, prepare_out_dir, save_figure, stage, write_json
 from sciml.mri.evaluate import evaluate_volume
-from sciml.mri.io import SliceDataset, list_volumes
-from sciml.mri.masks import mask_func, seed_from_name
+from sciml.mri.io import list_volumes
+from sciml.mri.masks import FASTMRI_MASK_PAIRS, fastmri_mask_spec, mask_func, seed_from_name
 from sciml.mri.reconstruct import (
     reconstruct_unet_volume,
     reconstruct_varnet_volume,
-    write_meta,
 )
 from sciml.mri.synthesize import synthesize_dataset
-from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform, apply_mask, zero_filled
+from sciml.mri.transforms import apply_mask, zero_filled
 
-ACCELERATIONS = ((4, 0.08), (8, 0.04))
+# (acceleration, centre fraction) of the evaluation: the fastMRI knee pairs (one place: masks.py)
+ACCELERATIONS = tuple((a, cf) for cf, a in FASTMRI_MASK_PAIRS)
 METRICS = ("NMSE", "PSNR", "SSIM")
 
 QUICK = {
@@ -58,6 +58,7 @@ QUICK = {
     "unet_lr": 1e-3,
     "batch_size": 4,
     "varnet": False,
+    "cs_iters": 200,
 }
 FULL = {
     "shape": (160, 160),
@@ -80,6 +81,7 @@ FULL = {
     "varnet_steps": 1500,
     "varnet_lr": 3e-4,
     "varnet_batch_size": 1,
+    "cs_iters": 200,
 }
 
 
@@ -101,111 +103,65 @@ def _margins(method: dict, baseline: dict) -> dict[str, float]:
     }
 
 
-def _train_config(
-    run_dir: Path,
-    *,
-    model: str,
-    model_kwargs: dict,
-    task: str,
-    optim: dict,
-    steps: int,
-    batch_size: int,
-    seed: int,
-):
-    from sciml.train import MeshConfig, ModelConfig, OptimConfig, TaskConfig, TrainConfig
+def _train(model: str, s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
+    """Train the ``"unet"`` (single-coil) or ``"varnet"`` (multi-coil) baseline through the loop.
 
-    return TrainConfig(
-        model=ModelConfig(name=model, kwargs=model_kwargs),
-        task=TaskConfig(name=task),
-        optim=OptimConfig(**optim),
-        mesh=MeshConfig(data=1, space=1),
-        steps=steps,
-        batch_size=batch_size,
-        log_every=max(steps // 20, 1),
-        checkpoint_every=0,
-        keep_checkpoints=1,
-        seed=seed,
-        run_dir=str(run_dir),
-    )
+    The run's ``config.yaml`` records everything: model, task, optimiser and the data pipeline
+    (data kind ``fastmri``: challenge, mask kind, centre fractions and accelerations), and the
+    model and data are built from it, as ``sciml.train.restore_model`` and ``sciml mri
+    reconstruct`` rebuild them.
+    """
+    from sciml.mri.tasks import UNET_MODEL, VARNET_MODEL
+    from sciml.train import TrainConfig, fit
+    from sciml.train.registry import build_model, build_source, build_task
 
-
-def _train_unet(s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
-    from sciml.mri.models import fastmri_unet
-    from sciml.mri.tasks import UNET_MODEL, UnetTask
-    from sciml.train import fit
-
-    masker = mask_func(
-        "random", [cf for _, cf in ACCELERATIONS], [a for a, _ in ACCELERATIONS], seed=seed
-    )
-    source = SliceDataset(
-        data, "singlecoil", UnetDataTransform("singlecoil", masker, False, training_seed=seed)
-    )
-    kwargs = {"chans": s["unet_chans"], "num_pool_layers": s["unet_pools"], "variant": "2020"}
-    # RMSprop as the reference (PyTorch's alpha=0.99, eps added outside the square root).
-    optim = {
-        "name": "rmsprop",
-        "learning_rate": s["unet_lr"],
-        "kwargs": {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False},
+    if model == "unet":
+        name, task, challenge = UNET_MODEL, "sciml.mri.tasks:UnetTask", "singlecoil"
+        kwargs = {"chans": s["unet_chans"], "num_pool_layers": s["unet_pools"], "variant": "2020"}
+        # RMSprop as the reference (PyTorch's alpha=0.99, eps added outside the square root).
+        optim = {
+            "name": "rmsprop",
+            "learning_rate": s["unet_lr"],
+            "kwargs": {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False},
+        }
+        steps, batch_size = s["unet_steps"], s["batch_size"]
+    else:
+        name, task, challenge = VARNET_MODEL, "sciml.mri.tasks:VarNetTask", "multicoil"
+        kwargs = {
+            "num_cascades": s["varnet_cascades"],
+            "sens_chans": s["varnet_sens_chans"],
+            "sens_pools": s["varnet_sens_pools"],
+            "chans": s["varnet_chans"],
+            "pools": s["varnet_pools"],
+        }
+        optim = {"name": "adam", "learning_rate": s["varnet_lr"]}
+        steps, batch_size = s["varnet_steps"], s["varnet_batch_size"]
+    pipeline = {
+        "root": str(data),
+        "challenge": challenge,
+        "model": model,
+        "mask": fastmri_mask_spec("random"),
+        "seed": seed,
     }
-    config = _train_config(
-        run_dir,
-        model=UNET_MODEL,
-        model_kwargs=kwargs,
-        task="sciml.mri.tasks:UnetTask",
-        optim=optim,
-        steps=s["unet_steps"],
-        batch_size=s["batch_size"],
-        seed=seed,
+    config = TrainConfig.from_dict(
+        {
+            "model": {"name": name, "kwargs": kwargs},
+            "task": {"name": task},
+            "data": {"train": {"kind": "fastmri", "kwargs": pipeline}},
+            "optim": optim,
+            "mesh": {"data": 1, "space": 1},
+            "steps": steps,
+            "batch_size": batch_size,
+            "log_every": max(steps // 20, 1),
+            "checkpoint_every": 0,
+            "keep_checkpoints": 1,
+            "seed": seed,
+            "run_dir": str(run_dir),
+        }
     )
-    model = fastmri_unet(1, 1, **kwargs, rngs=nnx.Rngs(seed))
-    result = fit(model, UnetTask(), source, config=config)
-    write_meta(
-        run_dir,
-        kind="unet",
-        challenge="singlecoil",
-        mask={"kind": "random", "center_fractions": [0.08], "accelerations": [4]},
-    )
-    return result.model
-
-
-def _train_varnet(s: dict, data: Path, run_dir: Path, seed: int) -> nnx.Module:
-    from sciml.mri.models import VarNet
-    from sciml.mri.tasks import VARNET_MODEL, VarNetTask
-    from sciml.train import fit
-
-    masker = mask_func(
-        "random", [cf for _, cf in ACCELERATIONS], [a for a, _ in ACCELERATIONS], seed=seed
-    )
-    source = SliceDataset(
-        data, "multicoil", VarNetDataTransform(masker, use_seed=False, training_seed=seed)
-    )
-    kwargs = {
-        "num_cascades": s["varnet_cascades"],
-        "sens_chans": s["varnet_sens_chans"],
-        "sens_pools": s["varnet_sens_pools"],
-        "chans": s["varnet_chans"],
-        "pools": s["varnet_pools"],
-    }
-    optim = {"name": "adam", "learning_rate": s["varnet_lr"]}
-    config = _train_config(
-        run_dir,
-        model=VARNET_MODEL,
-        model_kwargs=kwargs,
-        task="sciml.mri.tasks:VarNetTask",
-        optim=optim,
-        steps=s["varnet_steps"],
-        batch_size=s["varnet_batch_size"],
-        seed=seed,
-    )
-    model = VarNet(**kwargs, rngs=nnx.Rngs(seed))
-    result = fit(model, VarNetTask(), source, config=config)
-    write_meta(
-        run_dir,
-        kind="varnet",
-        challenge="multicoil",
-        mask={"kind": "random", "center_fractions": [0.08], "accelerations": [4]},
-    )
-    return result.model
+    net = build_model(config.model.name, dict(config.model.kwargs), seed=seed)
+    source = build_source(config.data.train.kind, dict(config.data.train.kwargs))
+    return fit(net, build_task(config.task.name, {}), source, config=config).model
 
 
 def _evaluate(val: Path, recon_fn, *, multicoil: bool) -> tuple[dict, dict, dict]:
@@ -304,62 +260,74 @@ def _synthesize(s: dict, data: Path, *, seed: int, coils: int = 1) -> tuple[Path
     return train, val
 
 
-def _unet_phase(s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dict, list]:
-    """Train the U-Net on single-coil data, evaluate it and zero-filled on validation."""
-    t0 = time.perf_counter()
-    train, val = _synthesize(s, out / "data", seed=seed)
-    timings["synthesize_s"] = time.perf_counter() - t0
-    stage(f"training the fastMRI U-Net ({s['unet_steps']} steps)")
-    t0 = time.perf_counter()
-    unet = _train_unet(s, train, out / "runs" / "unet", seed)
-    timings["train_unet_s"] = time.perf_counter() - t0
-    unet.eval()
-    forward = nnx.jit(lambda m, x: m(x))
+_BASELINES = {  # model -> (data, label, zero-filled label, figure)
+    "unet": ("singlecoil", "U-Net", "zero-filled", "fastmri_reconstructions.png"),
+    "varnet": ("multicoil", "VarNet", "zero-filled (RSS)", "fastmri_varnet_reconstructions.png"),
+}
 
-    def unet_recon(path, masker):
-        return reconstruct_unet_volume(
-            unet,
-            path,
-            challenge="singlecoil",
-            masker=masker,
-            batch_size=s["batch_size"],
-            forward=forward,
-        )["reconstruction"]
 
-    stage("evaluating zero-filled and U-Net reconstructions")
+def _baseline(model: str, s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dict, list]:
+    """One baseline: synthesise its data, train it, evaluate it and zero-filled on validation.
+
+    ``model``: ``"unet"`` (single-coil data) or ``"varnet"`` (``s["coils"]``-coil data).
+    Returns the results, the margins over zero-filled and the table rows.
+    """
+    data, label, zf_label, figure = _BASELINES[model]
     t0 = time.perf_counter()
-    zf, un, panels = _evaluate(val, unet_recon, multicoil=False)
-    timings["evaluate_unet_s"] = time.perf_counter() - t0
-    _figure(panels, out / "fastmri_reconstructions.png", "U-Net")
+    coils = 1 if data == "singlecoil" else s["coils"]
+    train, val = _synthesize(s, out / "data", seed=seed, coils=coils)
+    timings["synthesize_s" if coils == 1 else "synthesize_multicoil_s"] = time.perf_counter() - t0
+    stage(f"training the {label} ({s[model + '_steps']} steps)")
+    t0 = time.perf_counter()
+    net = _train(model, s, train, out / "runs" / model, seed)
+    timings[f"train_{model}_s"] = time.perf_counter() - t0
+    net.eval()
+    if model == "unet":
+        forward = nnx.jit(lambda m, x: m(x))
+
+        def recon(path, masker):
+            return reconstruct_unet_volume(
+                net, path, challenge=data, masker=masker, batch_size=s["batch_size"],
+                forward=forward,
+            )["reconstruction"]  # fmt: skip
+    else:
+        forward = nnx.jit(lambda m, k, mask, n: m(k, mask, n))
+
+        def recon(path, masker):
+            return reconstruct_varnet_volume(
+                net, path, masker=masker, batch_size=1, forward=forward
+            )["reconstruction"]
+
+    stage(f"evaluating zero-filled and {label} reconstructions")
+    t0 = time.perf_counter()
+    zf, res, panels = _evaluate(val, recon, multicoil=coils > 1)
+    timings[f"evaluate_{model}_s"] = time.perf_counter() - t0
+    _figure(panels, out / figure, label)
     rows = []
-    for a in un:
-        rows += [("singlecoil", a, "zero-filled", zf[a]), ("singlecoil", a, "U-Net", un[a])]
-    return {"zero_filled": zf, "unet": un}, {a: _margins(un[a], zf[a]) for a in un}, rows
+    for a in res:
+        rows += [(data, a, zf_label, zf[a]), (data, a, label, res[a])]
+    return {"zero_filled": zf, model: res}, {a: _margins(res[a], zf[a]) for a in res}, rows
 
 
-def _varnet_phase(s: dict, out: Path, seed: int, timings: dict) -> tuple[dict, dict, list]:
-    """Train the VarNet on multi-coil data, evaluate it and zero-filled RSS on validation."""
-    train, val = _synthesize(s, out / "data", seed=seed, coils=s["coils"])
-    stage(f"training the VarNet ({s['varnet_steps']} steps)")
+def _cs_row(s: dict, out: Path, timings: dict) -> tuple[dict, list]:
+    """Compressed sensing (total variation by Chambolle-Pock, the fastMRI paper's classical
+    baseline) on the single-coil data: weight tuned on two training volumes, scored on the
+    validation volumes like the networks."""
+    from sciml.mri.cs import cs_baseline
+
+    stage("total-variation compressed sensing: tuning the weight, then the validation volumes")
     t0 = time.perf_counter()
-    varnet = _train_varnet(s, train, out / "runs" / "varnet", seed)
-    timings["train_varnet_s"] = time.perf_counter() - t0
-    varnet.eval()
-    vforward = nnx.jit(lambda m, k, mask, n: m(k, mask, n))
-
-    def varnet_recon(path, masker):
-        return reconstruct_varnet_volume(
-            varnet, path, masker=masker, batch_size=1, forward=vforward
-        )["reconstruction"]
-
-    t0 = time.perf_counter()
-    vzf, vn, vpanels = _evaluate(val, varnet_recon, multicoil=True)
-    timings["evaluate_varnet_s"] = time.perf_counter() - t0
-    _figure(vpanels, out / "fastmri_varnet_reconstructions.png", "VarNet")
-    rows = []
-    for a in vn:
-        rows += [("multicoil", a, "zero-filled (RSS)", vzf[a]), ("multicoil", a, "VarNet", vn[a])]
-    return {"zero_filled": vzf, "varnet": vn}, {a: _margins(vn[a], vzf[a]) for a in vn}, rows
+    data = out / "data"
+    tv = cs_baseline(
+        data / "singlecoil_train",
+        data / "singlecoil_val",
+        method="tv",
+        accelerations=ACCELERATIONS,
+        iters=s.get("cs_iters"),
+    )
+    timings["tv_cs_s"] = time.perf_counter() - t0
+    rows = [("singlecoil", a, "TV (CS)", tv[a]) for a in tv]
+    return {a: {m: tv[a][m] for m in (*METRICS, "weight")} for a in tv}, rows
 
 
 def reproduce(
@@ -387,11 +355,16 @@ def reproduce(
     s = _settings(quick, settings)
     out = prepare_out_dir(out_dir, name="fastmri", overwrite=overwrite)
     timings: dict[str, float] = {}
-    single, unet_margins, rows = _unet_phase(s, out, seed, timings)
+    single, unet_margins, rows = _baseline("unet", s, out, seed, timings)
     results: dict[str, Any] = {"singlecoil": single}
     margins = {"unet_vs_zero_filled": unet_margins}
+    if s.get("cs_iters"):
+        tv, tv_rows = _cs_row(s, out, timings)
+        results["singlecoil"]["tv"] = tv
+        margins["tv_vs_zero_filled"] = {a: _margins(tv[a], single["zero_filled"][a]) for a in tv}
+        rows += tv_rows
     if s.get("varnet"):
-        multi, varnet_margins, vrows = _varnet_phase(s, out, seed, timings)
+        multi, varnet_margins, vrows = _baseline("varnet", s, out, seed, timings)
         results["multicoil"] = multi
         margins["varnet_vs_zero_filled"] = varnet_margins
         rows += vrows

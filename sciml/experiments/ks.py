@@ -58,6 +58,10 @@ QUICK = ExperimentSetup(
     batch_size=32,
     classical_shapes=((48,), (64,), (96,), (128,)),
     classical_dt=(1.0, 0.5, 0.25),
+    noise_std=0.05,
+    long_frames=1000,
+    long_burn_in=100,
+    candidates=3,
 )
 FULL = ExperimentSetup(
     **{
@@ -111,6 +115,7 @@ def reproduce(
         res["classical_result"],
         res["classical_name"],
         res["spectra"],
+        res.get("long_rollout"),
     )
     summary["timings_s"]["total_s"] = time.perf_counter() - t_start
     write_json(out / "summary.json", summary)
@@ -128,7 +133,7 @@ def reproduce(
     return summary
 
 
-def _figure(path, setup, ref, learned, classical, classical_name, spectra) -> None:
+def _figure(path, setup, ref, learned, classical, classical_name, spectra, long=None) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(13, 7.5))
@@ -137,9 +142,9 @@ def _figure(path, setup, ref, learned, classical, classical_name, spectra) -> No
     extent = [0, setup.length[0], t[-1], 0]
     vmax = float(np.max(np.abs(ref[0])))
     panels = [
-        ("reference (coarse-grained)", ref[0]),
-        ("learned stepper", learned["prediction"][0]),
-        (classical_name, classical["prediction"][0]),
+        ("reference (coarse-grained), test trajectory 0", ref[0]),
+        ("learned stepper, test trajectory 0", learned["prediction"][0]),
+        (f"{classical_name}, test trajectory 0", classical["prediction"][0]),
     ]
     for i, (title, traj) in enumerate(panels):
         ax = fig.add_subplot(gs[0, i])
@@ -161,8 +166,9 @@ def _figure(path, setup, ref, learned, classical, classical_name, spectra) -> No
     ax.plot(t, learned["nrmse"], label="learned")
     ax.plot(t, np.minimum(classical["nrmse"], 10), label="classical, same grid")
     ax.axvline(setup.horizon, color="grey", ls=":", lw=1)
+    ax.text(setup.horizon, 1.5, " nRMSE time-mean\n up to here", fontsize=7, va="top", color="grey")
     ax.set_xlabel("t")
-    ax.set_ylabel("nRMSE")
+    ax.set_ylabel("nRMSE (mean over test trajectories)")
     ax.set_ylim(0, 1.6)
     ax.legend(fontsize=8)
     ax = fig.add_subplot(gs[1, 1])
@@ -173,13 +179,25 @@ def _figure(path, setup, ref, learned, classical, classical_name, spectra) -> No
     ax.set_ylabel("correlation with reference")
     ax.legend(fontsize=8)
     ax = fig.add_subplot(gs[1, 2])
-    k = spectra["k"][1:]
-    ax.semilogy(k, spectra["reference"][1:], "k", label="reference")
-    for label in ("learned", "classical_same_grid"):
-        if spectra.get(label) is not None:
-            ax.semilogy(k, spectra[label][1:], label=label.replace("_", " "))
+    if long is not None and long.get("spectrum_reference") is not None:
+        k, e_ref = np.asarray(long["spectrum_k"]), np.asarray(long["spectrum_reference"])
+        ax.semilogy(k, e_ref, "k", label="reference")
+        ax.semilogy(k, long["spectrum_learned"], label="learned")
+        ax.set_title(
+            f"long-time spectrum (t = {setup.long_burn_in}..{long['horizon']:g}, "
+            f"{long['bounded_fraction']:.0%} bounded)",
+            fontsize=9,
+        )
+        ax.set_ylabel("time-averaged E(k)")
+    else:
+        k, e_ref = spectra["k"][1:], spectra["reference"][1:]
+        ax.semilogy(k, e_ref, "k", label="reference")
+        for label in ("learned", "classical_same_grid"):
+            if spectra.get(label) is not None:
+                ax.semilogy(k, spectra[label][1:], label=label.replace("_", " "))
+        ax.set_ylabel("E(k), final frame")
+    ax.set_ylim(float(np.min(e_ref)) / 10, float(np.max(e_ref)) * 3)  # the decades that matter
     ax.set_xlabel("k")
-    ax.set_ylabel("E(k), final frame")
     ax.legend(fontsize=8)
     save_figure(fig, path)
 

@@ -12,83 +12,15 @@ reproduction modules need to draw their figures and write ``summary.json``.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sciml.experiments.runner import stage
+from sciml.experiments.stepper_setup import ExperimentSetup
 from sciml.metrics.field import KOCHKOV2021_THRESHOLD, NRMSE_DEFINITION
-
-
-@dataclass(frozen=True)
-class ExperimentSetup:
-    """Sizes and choices of one learned-stepper experiment.
-
-    Attributes:
-      equation, params: registry equation and its parameters (``sciml.solvers.get_equation``).
-      length: domain length per axis; fine_shape / fine_dt: the reference solver.
-      coarse_shape: the learned stepper's grid (spectral coarse-graining of the fine data).
-      frame_dt: saved-frame spacing = the learned stepper's dt.
-      spinup: time discarded before saving (onto the attractor).
-      n_train / n_val / n_test: trajectories; train_frames / test_frames: frames each.
-      horizon: time over which nRMSE is averaged.
-      width, kernel_size, depth, activation, integrator: the conv -> f -> conv stepper.
-      unroll, steps, batch_size, learning_rate: training (curriculum 1, 2, 4, ... up to unroll).
-      classical_shapes / classical_dt: the classical candidates (the fine grid at ``fine_dt`` is
-        always added, so one candidate reproduces the reference).
-      timing_repeats: timed runs per candidate (the best counts).
-      integrator_swaps: also roll the trained G out with RK2, RK4 and dt / 2 and report them.
-    """
-
-    equation: str
-    length: tuple[float, ...]
-    fine_shape: tuple[int, ...]
-    fine_dt: float
-    coarse_shape: tuple[int, ...]
-    frame_dt: float
-    params: dict[str, Any] = field(default_factory=dict)
-    spinup: float = 100.0
-    n_train: int = 48
-    n_val: int = 8
-    n_test: int = 16
-    train_frames: int = 200
-    test_frames: int = 100
-    horizon: float = 20.0
-    width: int = 32
-    kernel_size: int = 5
-    depth: int = 2
-    activation: str = "gelu"
-    integrator: str = "euler"
-    unroll: int = 4
-    steps: int = 3000
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    classical_shapes: tuple[tuple[int, ...], ...] = ()
-    classical_dt: tuple[float, ...] = ()
-    timing_repeats: int = 5
-    integrator_swaps: bool = True
-
-    @property
-    def ndim(self) -> int:
-        return len(self.fine_shape)
-
-    def curriculum(self) -> list[list[int]]:
-        """``[[start_step, unroll], ...]``: 1, then doubling every quarter of the run."""
-        stages = [[0, 1]]
-        k, s = 2, self.steps // 4
-        while k <= self.unroll:
-            stages.append([s, k])
-            k, s = k * 2, s + self.steps // 4
-        if stages[-1][1] != self.unroll:
-            stages.append([s, self.unroll])
-        return stages
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["curriculum"] = self.curriculum()
-        return d
 
 
 def _label(shape: tuple[int, ...]) -> str:
@@ -119,7 +51,14 @@ def _spec(setup: ExperimentSetup):
     return get_equation(setup.equation)
 
 
-def _config(setup: ExperimentSetup, out: Path, model_kwargs: dict, variables, seed: int):
+def _config(
+    setup: ExperimentSetup,
+    out: Path,
+    model_kwargs: dict,
+    variables,
+    seed: int,
+    run_dir: Path | None = None,
+):
     from sciml.train import TrainConfig
 
     def windows(split: str, stride: int) -> dict:
@@ -138,7 +77,11 @@ def _config(setup: ExperimentSetup, out: Path, model_kwargs: dict, variables, se
             "model": {"name": "sciml.stepper.model:make_learned_stepper", "kwargs": model_kwargs},
             "task": {
                 "name": "sciml.stepper.tasks:RolloutTask",
-                "kwargs": {"unroll": setup.unroll, "curriculum": setup.curriculum()},
+                "kwargs": {
+                    "unroll": setup.unroll,
+                    "curriculum": setup.curriculum(),
+                    "noise_std": setup.noise_std,
+                },
             },
             "data": {"train": windows("train", 1), "eval": windows("val", 4)},
             "optim": {
@@ -158,60 +101,50 @@ def _config(setup: ExperimentSetup, out: Path, model_kwargs: dict, variables, se
             "keep_checkpoints": 1,
             "best_metric": "mse_unrolled",
             "seed": seed,
-            "run_dir": str(out),
+            "run_dir": str(run_dir or out),
         }
     )
 
 
-def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str, Any]:
-    """Generate, coarse-grain, train, evaluate. ``out`` must exist (see ``prepare_out_dir``).
+@dataclass
+class _Data:
+    """The experiment's data: fine test starts, coarse train/val/test (reference) on ``grid``."""
 
-    Returns a dict with the summary fields (``summary``), the evaluation results of the learned
-    stepper and of the best classical solver on the same grid (``learned_result``,
-    ``classical_result``: curves and predictions), the coarse test reference (``reference``)
-    and the trained model (``model``).
-    """
-    import jax
+    fine_test: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+    reference: np.ndarray
+    grid: Any
+    variables: tuple[str, ...]
+    units: dict[str, str]
 
-    from sciml.datasets import ArraySource
+
+def make_data(setup: ExperimentSetup, out: Path, *, seed: int) -> _Data:
+    """Phase 1: fine reference trajectories (one batch, one compilation), spectral
+    coarse-graining, and the coarse splits written to ``out/data/{train,val,test}.nc``."""
     from sciml.datasets.trajectory_file import write_trajectories
-    from sciml.metrics.field import correlation_time_definition, correlation_time_kochkov2021
-    from sciml.metrics.spectra import energy_spectrum
-    from sciml.solvers import Grid
-    from sciml.stepper.cost import measure, speedup_at_equal_accuracy
-    from sciml.stepper.data import coarse_grain, data_hash, make_windows, normalisation_stats
-    from sciml.stepper.tasks import RolloutTask
-    from sciml.train import fit, restore_model
-    from sciml.train.registry import build_model
+    from sciml.solvers import Grid, coarsen_array
 
-    t_start = time.perf_counter()
-    timings: dict[str, float] = {}
     spec = _spec(setup)
-    variables = tuple(spec.channels)
-    nd = setup.ndim
-    cs = tuple(setup.coarse_shape)
-
-    # 1. fine reference data (one batch: one compilation)
     n_fit = setup.n_train + setup.n_val
     stage(
         f"generating {n_fit + setup.n_test} fine {setup.equation} trajectories on "
         f"{_label(setup.fine_shape)}"
     )
-    t0 = time.perf_counter()
     fine = _generate(
         setup, n_fit + setup.n_test, max(setup.train_frames, setup.test_frames), seed=seed
     )
-    fine_fit = fine[:n_fit, : setup.train_frames + 1]
-    fine_test = fine[n_fit:, : setup.test_frames + 1]
-    del fine
-    timings["generate_s"] = time.perf_counter() - t0
-
-    # 2. coarse-graining, data files
-    cgrid = Grid(cs, setup.length)
-    coarse_fit = coarse_grain(fine_fit, cs, ndim=nd)
-    ref = coarse_grain(fine_test, cs, ndim=nd)
-    train, val = coarse_fit[: setup.n_train], coarse_fit[setup.n_train :]
-    units = dict(spec.units)
+    cs, nd = tuple(setup.coarse_shape), setup.ndim
+    coarse_fit = coarsen_array(fine[:n_fit, : setup.train_frames + 1], cs, ndim=nd)
+    data = _Data(
+        fine_test=fine[n_fit:, : setup.test_frames + 1],
+        train=coarse_fit[: setup.n_train],
+        val=coarse_fit[setup.n_train :],
+        reference=coarsen_array(fine[n_fit:, : setup.test_frames + 1], cs, ndim=nd),
+        grid=Grid(cs, setup.length),
+        variables=tuple(spec.channels),
+        units=dict(spec.units),
+    )
     attrs = {
         "equation": setup.equation,
         "params": dict(setup.params),
@@ -220,23 +153,50 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
         "coarse_graining": "spectral",
         "dt": setup.frame_dt,
     }
-    for name, arr in (("train", train), ("val", val), ("test", ref)):
+    for name, arr in (("train", data.train), ("val", data.val), ("test", data.reference)):
         write_trajectories(
             out / "data" / f"{name}.nc",
             arr,
-            fields=variables,
-            grid=cgrid,
+            fields=data.variables,
+            grid=data.grid,
             times=np.arange(arr.shape[1]) * setup.frame_dt,
-            units=units,
+            units=data.units,
             attrs=attrs,
             overwrite=True,
         )
+    return data
 
-    # 3. the model and its training run through the backbone's loop
+
+def train_stepper(
+    setup: ExperimentSetup, data: _Data, out: Path, *, seed: int, run_dir: Path | None = None
+) -> tuple[Any, Any]:
+    """Phase 2: the conv -> f -> conv stepper trained through ``sciml.train.fit`` in ``run_dir``
+    (default ``out``; the data files are ``out/data``).
+
+    The normalisation statistics are written to ``run_dir/stats`` in the loop's format and the
+    run's config names them; returns the best checkpoint's model and the fit result.
+    """
+    from sciml.datasets import ArraySource
+    from sciml.stepper.data import data_hash, make_windows
+    from sciml.stepper.normalisation import Normalisation
+    from sciml.stepper.tasks import RolloutTask
+    from sciml.train import fit, restore_model
+    from sciml.train.lock import MARKER_FILE, check_run_dir_owner
+    from sciml.train.registry import build_model
+
+    run_dir = run_dir or out
+    # The statistics go into the run directory before fit starts: claim it as a run first
+    # (a folder of the user's holding a stats/ is refused, as fit would refuse it).
+    check_run_dir_owner(str(run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / MARKER_FILE).touch()
+    norm = Normalisation.from_trajectories(
+        data.train, setup.frame_dt, data_hash=data_hash(data.train)
+    )
     model_kwargs = {
-        "variables": list(variables),
-        "units": units,
-        "dx": list(cgrid.dx),
+        "variables": list(data.variables),
+        "units": data.units,
+        "dx": list(data.grid.dx),
         "dt": setup.frame_dt,
         "integrator": setup.integrator,
         "boundary": "periodic",
@@ -247,28 +207,43 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
             "depth": setup.depth,
             "activation": setup.activation,
         },
-        "grid_shape": list(cs),
-        "data_hash": data_hash(train),
-        **normalisation_stats(train, setup.frame_dt),
+        "grid_shape": list(data.grid.shape),
+        "stats_dir": str(norm.save(run_dir / "stats", count=int(data.train[..., 0].size))),
     }
-    config = _config(setup, out, model_kwargs, variables, seed)
+    config = _config(setup, out, model_kwargs, data.variables, seed, run_dir)
     model = build_model(config.model.name, dict(config.model.kwargs), seed=seed)
-    task = RolloutTask(setup.unroll, curriculum=setup.curriculum())
-    train_src = ArraySource(make_windows(train, n_target=setup.unroll))
-    val_src = ArraySource(make_windows(val, n_target=setup.unroll, stride=4))
+    task = RolloutTask(setup.unroll, curriculum=setup.curriculum(), noise_std=setup.noise_std)
+    # the windows of the config's data section (data/train.nc, data/val.nc), held in memory
+    train_src = ArraySource(make_windows(data.train, n_target=setup.unroll))
+    val_src = ArraySource(make_windows(data.val, n_target=setup.unroll, stride=4))
     stage(
-        f"training the conv -> f -> conv stepper on {_label(cs)} ({setup.steps} steps, "
-        f"unroll up to {setup.unroll})"
+        f"training the conv -> f -> conv stepper on {_label(data.grid.shape)} ({setup.steps} "
+        f"steps, unroll up to {setup.unroll})"
     )
-    t0 = time.perf_counter()
     result = fit(model, task, train_src, config=config, eval_source=val_src)
-    timings["train_s"] = time.perf_counter() - t0
-    model = restore_model(out, model, which="best")
-    evals = [r for r in result.history if r.get("split") == "eval"]
+    return restore_model(run_dir, model, which="best"), result
 
-    # 4. evaluation against the coarse-grained reference
+
+@dataclass
+class _Evaluation:
+    learned: Any
+    learned_res: dict
+    swaps: list
+    classical: list
+    best_same: Any
+    best_same_res: dict
+    speed: dict
+    horizon: float
+
+
+def evaluate(setup: ExperimentSetup, data: _Data, model: Any) -> _Evaluation:
+    """Phase 3: the learned stepper (and its integrator / dt swaps) and the classical solver at
+    the same and finer grids against the coarse-grained reference, with their costs."""
+    from sciml.solvers import Grid, coarsen_array
+    from sciml.stepper.cost import measure, speedup_at_equal_accuracy
+
     stage("evaluating the learned stepper and the classical solver at several resolutions")
-    t0 = time.perf_counter()
+    spec, nd, cs, ref = _spec(setup), setup.ndim, tuple(setup.coarse_shape), data.reference
     horizon = min(setup.horizon, setup.test_frames * setup.frame_dt)
     common = dict(ndim=nd, frame_dt=setup.frame_dt, horizon=horizon, repeats=setup.timing_repeats)
     z0 = ref[:, 0]
@@ -281,41 +256,30 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
         dt=setup.frame_dt,
         **common,
     )
-    swaps = []  # G is a continuous-time tendency: other integrators / dt, measured
-    for integ, dt in (
-        (
-            ("rk2", setup.frame_dt),
-            ("rk4", setup.frame_dt),
-            (setup.integrator, setup.frame_dt / 2),
-        )
-        if setup.integrator_swaps
-        else ()
-    ):
-        model.with_integrator(integ, dt)
-        p, _ = measure(
+    # G is a continuous-time tendency: other integrators / dt, each a new stepper
+    variants = (("rk2", setup.frame_dt), ("rk4", setup.frame_dt))
+    variants += ((setup.integrator, setup.frame_dt / 2),)
+    swaps = [
+        measure(
             f"learned {_label(cs)} dt={dt} {integ}",
             "learned",
-            model,
+            model.with_integrator(integ, dt),
             z0,
             ref,
             dt=dt,
             **{**common, "repeats": 1},
-        )
-        swaps.append(p.to_json())
-    model.with_integrator(setup.integrator, setup.frame_dt)
-
+        )[0].to_json()
+        for integ, dt in (variants if setup.integrator_swaps else ())
+    ]
     classical, results = [], {}
-    shapes = list(dict.fromkeys([cs, *map(tuple, setup.classical_shapes), setup.fine_shape]))
-    for shape in shapes:
+    for shape in dict.fromkeys([cs, *map(tuple, setup.classical_shapes), setup.fine_shape]):
         grid = Grid(shape, setup.length)
+        fine = shape == setup.fine_shape
         start = (
-            fine_test[:, 0]
-            if shape == setup.fine_shape
-            else coarse_grain(fine_test[:, 0], shape, ndim=nd)
+            data.fine_test[:, 0] if fine else coarsen_array(data.fine_test[:, 0], shape, ndim=nd)
         )
-        project = None if shape == cs else (lambda tr: coarse_grain(tr, cs, ndim=nd))
-        dts = setup.classical_dt + ((setup.fine_dt,) if shape == setup.fine_shape else ())
-        for dt in dict.fromkeys(dts):
+        project = None if shape == cs else (lambda tr: coarsen_array(tr, cs, ndim=nd))
+        for dt in dict.fromkeys(setup.classical_dt + ((setup.fine_dt,) if fine else ())):
             p, res = measure(
                 f"classical {_label(shape)} dt={dt}",
                 "classical",
@@ -328,22 +292,53 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
             )
             classical.append(p)
             results[(shape, dt)] = res
-    same = [p for p in classical if p.grid_shape == cs]
-    best_same = min(same, key=lambda p: (p.nrmse, -p.correlation_time))
-    best_same_res = results[(cs, best_same.dt)]
-    speed = speedup_at_equal_accuracy(learned, classical)
-    timings["evaluate_s"] = time.perf_counter() - t0
+    best_same = min(
+        (p for p in classical if p.grid_shape == cs), key=lambda p: (p.nrmse, -p.correlation_time)
+    )
+    return _Evaluation(
+        learned,
+        learned_res,
+        swaps,
+        classical,
+        best_same,
+        results[(cs, best_same.dt)],
+        speedup_at_equal_accuracy(learned, classical),
+        horizon,
+    )
 
-    # 5. spectra of the last frame
-    k, e_ref = energy_spectrum(ref[:, -1], ndim=nd, length=setup.length[0])
+
+def final_spectra(setup: ExperimentSetup, data: _Data, ev: _Evaluation) -> dict[str, Any]:
+    """Phase 4: energy spectra of the last frame (reference, learned, classical same grid)."""
+    from sciml.metrics.spectra import energy_spectrum
+
+    nd, length = setup.ndim, setup.length[0]
+    k, e_ref = energy_spectrum(data.reference[:, -1], ndim=nd, length=length)
     spectra: dict[str, Any] = {"k": k, "reference": e_ref}
-    for label, res in (("learned", learned_res), ("classical_same_grid", best_same_res)):
+    for label, res in (("learned", ev.learned_res), ("classical_same_grid", ev.best_same_res)):
         last = res["prediction"][:, -1]
         ok = np.all(np.isfinite(last))
-        spectra[label] = energy_spectrum(last, ndim=nd, length=setup.length[0])[1] if ok else None
+        spectra[label] = energy_spectrum(last, ndim=nd, length=length)[1] if ok else None
+    return spectra
 
+
+def summarise(
+    setup: ExperimentSetup,
+    data: _Data,
+    ev: _Evaluation,
+    spectra: dict[str, Any],
+    result: Any,
+    out: Path,
+) -> dict[str, Any]:
+    """Phase 5: the ``summary.json`` fields (definitions of every metric named)."""
+    import jax
+
+    from sciml.metrics.field import correlation_time_definition, correlation_time_kochkov2021
+    from sciml.solvers import Grid
+
+    learned, best_same, speed = ev.learned, ev.best_same, ev.speed
     ratio = learned.nrmse / best_same.nrmse if np.isfinite(best_same.nrmse) else 0.0
-    summary = {
+    evals = [r for r in result.history if r.get("split") == "eval"]
+    return {
         "nrmse_learned": learned.nrmse,
         "nrmse_classical_same_grid": best_same.nrmse,
         "nrmse_ratio_learned_over_classical": ratio,
@@ -355,15 +350,15 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
             "nrmse_at_most_half_of_classical_same_grid": bool(ratio <= 0.5),
             "speedup_at_least_10x": bool(speed["speedup"] is not None and speed["speedup"] >= 10),
         },
-        "evaluation_horizon": horizon,
+        "evaluation_horizon": ev.horizon,
         "correlation_threshold": 0.8,
-        "correlation_time_definition": learned_res["correlation_time_definition"],
+        "correlation_time_definition": ev.learned_res["correlation_time_definition"],
         "nrmse_definition": NRMSE_DEFINITION,
         "correlation_time_kochkov2021_learned": correlation_time_kochkov2021(
-            learned_res["correlation"], learned_res["times"]
+            ev.learned_res["correlation"], ev.learned_res["times"]
         ),
         "correlation_time_kochkov2021_classical_same_grid": correlation_time_kochkov2021(
-            best_same_res["correlation"], best_same_res["times"]
+            ev.best_same_res["correlation"], ev.best_same_res["times"]
         ),
         "correlation_time_kochkov2021_definition": correlation_time_definition(
             "kochkov2021", KOCHKOV2021_THRESHOLD
@@ -373,18 +368,18 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
         "setup": {
             **setup.to_json(),
             "fine_dx": list(Grid(setup.fine_shape, setup.length).dx),
-            "coarse_dx": list(cgrid.dx),
-            "coarsening_factor": setup.fine_shape[0] / cs[0],
+            "coarse_dx": list(data.grid.dx),
+            "coarsening_factor": setup.fine_shape[0] / setup.coarse_shape[0],
         },
         "learned": learned.to_json(),
-        "learned_integrator_swaps": swaps,
-        "classical": [p.to_json() for p in classical],
+        "learned_integrator_swaps": ev.swaps,
+        "classical": [p.to_json() for p in ev.classical],
         "curves": {
-            "time": learned_res["times"],
-            "nrmse_learned": learned_res["nrmse"],
-            "nrmse_classical_same_grid": best_same_res["nrmse"],
-            "correlation_learned": learned_res["correlation"],
-            "correlation_classical_same_grid": best_same_res["correlation"],
+            "time": ev.learned_res["times"],
+            "nrmse_learned": ev.learned_res["nrmse"],
+            "nrmse_classical_same_grid": ev.best_same_res["nrmse"],
+            "correlation_learned": ev.learned_res["correlation"],
+            "correlation_classical_same_grid": ev.best_same_res["correlation"],
         },
         "spectra_final_frame": spectra,
         "training": {
@@ -392,18 +387,64 @@ def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str,
             "best_step": result.best_step,
             "eval": evals[-1] if evals else None,
         },
-        "timings_s": {**timings, "experiment_s": time.perf_counter() - t_start},
         "device": f"{jax.default_backend()} x{jax.device_count()}",
         "cost_measure": "wall seconds per simulated time unit of a jitted lax.scan rollout of "
         f"the {setup.n_test} test trajectories, best of {setup.timing_repeats} (compile excluded)",
         "export": f"sciml export {out} --out {out / 'stepper.h5'}",
     }
+
+
+def run_experiment(setup: ExperimentSetup, out: Path, *, seed: int) -> dict[str, Any]:
+    """Generate, coarse-grain, train, evaluate. ``out`` must exist (see ``prepare_out_dir``).
+
+    The phases: :func:`make_data`, :func:`train_stepper`, :func:`evaluate`,
+    :func:`final_spectra`, :func:`summarise`. Returns a dict with the summary fields
+    (``summary``), the evaluation results of the learned stepper and of the best classical
+    solver on the same grid (``learned_result``, ``classical_result``: curves and predictions),
+    the coarse test reference (``reference``) and the trained model (``model``).
+    """
+    timings: dict[str, float] = {}
+    t_start = t0 = time.perf_counter()
+    data = make_data(setup, out, seed=seed)
+    timings["generate_s"] = time.perf_counter() - t0
+    from sciml.experiments.stepper_long import (
+        long_rollout,
+        long_rollout_summary,
+        make_long_reference,
+        reference_noise_floor,
+        train_candidates,
+    )
+
+    long_val = long_test = None
+    if setup.long_frames > 0:
+        t0 = time.perf_counter()
+        long_val, long_test = make_long_reference(setup, seed=seed)
+        timings["generate_long_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model, result, candidates = train_candidates(setup, data, long_val, out, seed=seed)
+    timings["train_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ev = evaluate(setup, data, model)
+    timings["evaluate_s"] = time.perf_counter() - t0
+    spectra = final_spectra(setup, data, ev)
+    summary = summarise(setup, data, ev, spectra, result, out)
+    long = None
+    if long_test is not None:
+        t0 = time.perf_counter()
+        stage(f"long rollouts: {setup.long_frames} steps from {len(long_test)} test states")
+        long = long_rollout(setup, model, long_test)
+        half = len(long_test) // 2
+        floor = reference_noise_floor(setup, long_test[:half], long_test[half:])
+        summary.update(long_rollout_summary(setup, long, floor, candidates))
+        timings["long_rollout_s"] = time.perf_counter() - t0
+    summary["timings_s"] = {**timings, "experiment_s": time.perf_counter() - t_start}
     return {
         "summary": summary,
-        "learned_result": learned_res,
-        "classical_result": best_same_res,
-        "classical_name": best_same.name,
-        "reference": ref,
+        "learned_result": ev.learned_res,
+        "classical_result": ev.best_same_res,
+        "classical_name": ev.best_same.name,
+        "reference": data.reference,
         "spectra": spectra,
+        "long_rollout": long,
         "model": model,
     }

@@ -8,7 +8,8 @@
   attractor's statistics (time-averaged spectrum, value distribution) against a reference.
 - :mod:`sciml.metrics.image`    image quality as the fastMRI evaluation: NMSE, PSNR, SSIM per
   volume, and a differentiable SSIM (JAX) for training losses.
-- 3-D power and cross spectra (cosmology conventions) get their own module here.
+- :mod:`sciml.metrics.spectra3d`  3-D power/cross spectra, T(k), r(k), CIC density, displacement
+  error (cosmology conventions, D3M's evaluation). NumPy only.
 
 Names resolve lazily so that ``import sciml.metrics`` does not import JAX.
 """

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from sciml.choices import check_choice
+
 NRMSE_DEFINITION = (
     "PDEBench nRMSE: per sample, frame and channel ||pred - ref||_2 / ||ref||_2 over space, "
     "averaged over channels, then over samples"
@@ -180,10 +182,7 @@ def correlation_time_definition(kind: str = "interpolated", threshold: float = 0
         "kochkov2021": "Kochkov et al. 2021: time of the first saved frame whose sample-mean "
         "(vorticity) correlation with the reference is below the threshold",
     }
-    if kind not in texts:
-        raise ValueError(
-            f"correlation time kind: expected one of {', '.join(texts)}, found {kind!r}"
-        )
+    check_choice(kind, texts, name="correlation time kind")
     return {"definition": kind, "threshold": float(threshold), "description": texts[kind]}
 
 

@@ -92,6 +92,14 @@ from sciml.mri.models import VarNetBlock as VarNetBlock
 from sciml.mri.models import count_parameters as count_parameters
 from sciml.mri.models import fastmri_unet as fastmri_unet
 
+# The SENSE forward model lives in sciml.solvers.optim (shared with the CS baselines).
+from sciml.solvers.optim.sense import estimate_sensitivities as estimate_sensitivities
+from sciml.solvers.optim.sense import sens_expand as sens_expand
+from sciml.solvers.optim.sense import sens_reduce as sens_reduce
+from sciml.solvers.optim.sense import sense_adjoint as sense_adjoint
+from sciml.solvers.optim.sense import sense_forward as sense_forward
+from sciml.solvers.optim.sense import sense_operator as sense_operator
+
 __all__ += [
     "UNET_VARIANTS",
     "NormUnet",
@@ -99,5 +107,11 @@ __all__ += [
     "VarNet",
     "VarNetBlock",
     "count_parameters",
+    "estimate_sensitivities",
     "fastmri_unet",
+    "sens_expand",
+    "sens_reduce",
+    "sense_adjoint",
+    "sense_forward",
+    "sense_operator",
 ]

@@ -10,6 +10,8 @@ over volumes and two sample standard deviations (ddof = 1), printed as
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from sciml.atomic import write_text
 from sciml.metrics.image import mse, nmse, psnr, ssim
 from sciml.mri.io import RECONS_KEYS
 from sciml.mri.transforms import center_crop
@@ -132,9 +135,38 @@ def evaluate_directories(
     }
 
 
+SPREAD = (
+    "std: sample standard deviation over volumes (ddof=1, 1 sigma); the printed table shows "
+    "mean +/- 2 std, as the fastMRI reference evaluation prints"
+)
+
+
 def format_metrics(result: dict) -> str:
-    """``MSE = m +/- 2s NMSE = ... PSNR = ... SSIM = ...`` (the reference's print-out)."""
-    return " ".join(
-        f"{name} = {result['mean'][name]:.4g} +/- {2 * result['std'][name]:.4g}"
-        for name in sorted(result["mean"])
+    """``MSE = m +/- 2s NMSE = ... PSNR = ... SSIM = ... (+/- 2 std over volumes)``: the
+    reference's print-out, with its spread named (``result["std"]`` is 1 sigma)."""
+    return (
+        " ".join(
+            f"{name} = {result['mean'][name]:.4g} +/- {2 * result['std'][name]:.4g}"
+            for name in sorted(result["mean"])
+        )
+        + " (+/- 2 std over volumes)"
     )
+
+
+def save_results(path: str | os.PathLike, result: dict) -> Path:
+    """Write :func:`evaluate_directories` output as standard JSON, atomically.
+
+    Non-finite numbers (the undefined spread of a single volume) are written as ``null``.
+    """
+
+    def plain(v):
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, np.generic):
+            v = v.item()
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    labelled = {**result, "spread": SPREAD}
+    return write_text(path, json.dumps(plain(labelled), indent=2, allow_nan=False) + "\n")

@@ -28,6 +28,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from sciml.errors import reading
+
 ISMRMRD_NAMESPACE = "http://www.ismrm.org/ISMRMRD"
 RECONS_KEYS = {"singlecoil": "reconstruction_esc", "multicoil": "reconstruction_rss"}
 TARGET_KEYS = ("reconstruction_esc", "reconstruction_rss")
@@ -177,7 +179,7 @@ def inspect_volume(path: str | os.PathLike) -> VolumeInfo:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such fastMRI file")
-    with h5py.File(path, "r") as f:
+    with reading(path, what="fastMRI HDF5 file"), h5py.File(path, "r") as f:
         shape, multicoil = _check_volume(f, str(path))
         if "ismrmrd_header" not in f:
             raise ValueError(
@@ -200,7 +202,7 @@ def read_volume(path: str | os.PathLike) -> dict[str, Any]:
     """Load a whole volume: ``kspace``, targets, ``mask`` (if any), ``attrs`` and ``header``."""
     info = inspect_volume(path)
     out: dict[str, Any] = {"attrs": info.attrs, "header": info.header}
-    with h5py.File(info.path, "r") as f:
+    with reading(info.path, what="fastMRI HDF5 file"), h5py.File(info.path, "r") as f:
         out["kspace"] = f["kspace"][()]
         for key in (*info.targets, "mask"):
             if key in f:
@@ -291,7 +293,10 @@ class SliceDataset:
             raise IndexError(f"SliceDataset index {i} out of range for {n} slices")
         v, s = self._index[i]
         info = self.volumes[v]
-        with h5py.File(info.path, "r") as f:
+        with (
+            reading(info.path, what=f"fastMRI HDF5 file (slice {s})"),
+            h5py.File(info.path, "r") as f,
+        ):
             kspace = f["kspace"][s]
             mask = f["mask"][()] if info.has_mask else None
             target = f[self.recons_key][s] if self.recons_key in info.targets else None

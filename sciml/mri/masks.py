@@ -32,6 +32,28 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from sciml.choices import check_choice
+
+# The fastMRI knee baselines' (centre fraction, acceleration) pairs (Zbontar et al. 2018): the one
+# place these defaults are written; the first pair is the default of single-setting tools.
+FASTMRI_MASK_PAIRS: tuple[tuple[float, int], ...] = ((0.08, 4), (0.04, 8))
+FASTMRI_CENTER_FRACTIONS: tuple[float, ...] = tuple(cf for cf, _ in FASTMRI_MASK_PAIRS)
+FASTMRI_ACCELERATIONS: tuple[int, ...] = tuple(a for _, a in FASTMRI_MASK_PAIRS)
+
+
+def fastmri_mask_spec(kind: str = "random", *, pairs: int | None = None) -> dict:
+    """``{"kind", "center_fractions", "accelerations"}`` of the fastMRI defaults (JSON/YAML values).
+
+    ``pairs=1`` keeps only the first pair (4x, 0.08), e.g. for evaluation at one setting.
+    """
+    chosen = FASTMRI_MASK_PAIRS[:pairs] if pairs else FASTMRI_MASK_PAIRS
+    return {
+        "kind": kind,
+        "center_fractions": [cf for cf, _ in chosen],
+        "accelerations": [a for _, a in chosen],
+    }
+
+
 MASK_KINDS = ("random", "equispaced", "equispaced_fraction", "magic", "magic_fraction")
 
 Seed = int | tuple[int, ...] | None
@@ -338,8 +360,7 @@ def mask_func(
     Example: ``f = mask_func("random", [0.08], [4]); mask, nlf = f((1, 640, 368, 2),
     seed=seed_from_name("file1000001.h5"))`` gives the reference's validation mask of that file.
     """
-    if kind not in _KINDS:
-        raise ValueError(f"mask kind: expected one of {', '.join(MASK_KINDS)}, found {kind!r}")
+    check_choice(kind, MASK_KINDS, name="mask kind")
     return _KINDS[kind](center_fractions, accelerations, allow_any_combination, seed)
 
 

@@ -21,7 +21,8 @@
 - :class:`SensitivityModel`: coil sensitivity maps from the auto-calibration (centre) lines.
 - :class:`VarNet`: the end-to-end variational network (Sriram et al. 2020), 12 cascades of
   ``k <- k - where(mask, k - k0, 0) * w_dc - F(E(NormUnet(R(k))))``, 29,936,966 parameters at the
-  defaults.
+  defaults. The expansion ``E`` and reduction ``R`` are the SENSE forward model of
+  :mod:`sciml.solvers.optim.sense` (shared with the compressed-sensing baselines).
 
 Layouts follow :mod:`sciml.mri.transforms`: complex k-space ``(batch, coils, H, W)``, ``W`` the
 phase-encode axis, masks ``(batch, W)`` (True on sampled columns); U-Net images channels-last
@@ -34,8 +35,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from sciml.mri.transforms import fft2c, ifft2c
 from sciml.nn.unet import UNet
+from sciml.solvers.optim.sense import ifft2c, sens_expand, sens_reduce
 
 UNET_VARIANTS = ("2018", "2020")
 
@@ -252,9 +253,9 @@ class VarNetBlock(nnx.Module):
     ) -> jax.Array:
         sampled = (mask != 0)[:, None, None, :]
         soft_dc = jnp.where(sampled, k - k_ref, 0) * self.dc_weight[...][0]
-        reduced = jnp.sum(ifft2c(k) * jnp.conj(sens_maps), axis=1)
+        reduced = sens_reduce(k, sens_maps)
         refined = self.model(reduced)
-        model_term = fft2c(refined[:, None] * sens_maps)
+        model_term = sens_expand(refined, sens_maps)
         return k - soft_dc - model_term
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,30 +27,56 @@ import numpy as np
 from flax import nnx
 from tqdm import tqdm
 
-from sciml.atomic import write_text
+from sciml.atomic import atomic_path, ensure_free_space, write_text
 from sciml.mri.io import SliceDataset, inspect_volume, list_volumes
-from sciml.mri.masks import MaskFunc, mask_func
+from sciml.mri.masks import MaskFunc, fastmri_mask_spec, mask_func
 from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform, center_crop
 
 MRI_META = "mri.json"
 KINDS = ("unet", "varnet")
-DEFAULT_MASK = {"kind": "random", "center_fractions": [0.08], "accelerations": [4]}
+DEFAULT_MASK = fastmri_mask_spec(pairs=1)  # random, 4x, centre fraction 0.08
 
 
 def write_meta(run_dir: str | os.PathLike, *, kind: str, challenge: str, mask: dict) -> None:
-    """Record what :func:`reconstruct_directory` needs about a run (``RUN_DIR/mri.json``)."""
+    """Deprecated: a run's ``config.yaml`` records its data pipeline (data kind ``fastmri``)."""
+    warnings.warn(
+        "write_meta/mri.json is deprecated: record the data pipeline in the run's config "
+        "(data.train.kind='fastmri', see sciml.mri.tasks.fastmri_slices)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     path = Path(run_dir) / MRI_META
     write_text(path, json.dumps({"kind": kind, "challenge": challenge, "mask": mask}, indent=2))
 
 
 def read_meta(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """The run's ``mri.json``, or defaults inferred from its ``config.yaml``."""
+    """What reconstruction needs about a run: model kind, challenge and the mask to apply.
+
+    From the run's ``config.yaml`` (``data.train`` of kind ``fastmri``: its challenge, model and
+    mask; reconstruction of fully sampled files uses the first (centre fraction, acceleration)
+    pair of the training mask); runs of earlier releases: their ``mri.json``, else defaults
+    inferred from the model name.
+    """
+    from sciml.train import run_config
+
+    config = run_config(run_dir)
+    train = config.data.train
+    if train.kind == "fastmri":
+        kw = dict(train.kwargs)
+        mask = dict(kw.get("mask") or fastmri_mask_spec())
+        return {
+            "kind": kw["model"],
+            "challenge": kw["challenge"],
+            "mask": {
+                "kind": mask["kind"],
+                "center_fractions": list(mask["center_fractions"][:1]),
+                "accelerations": list(mask["accelerations"][:1]),
+            },
+        }
     path = Path(run_dir) / MRI_META
     if path.is_file():
         return json.loads(path.read_text())
-    from sciml.train import run_config
-
-    name = run_config(run_dir).model.name.lower()
+    name = config.model.name.lower()
     kind = "varnet" if "varnet" in name else "unet"
     return {
         "kind": kind,
@@ -132,15 +159,35 @@ def reconstruct_varnet_volume(
 def write_reconstruction(path: str | os.PathLike, reconstruction: np.ndarray) -> Path:
     """Write ``reconstruction`` ``(slices, h, w)`` to ``path`` atomically (temp file + rename)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("reconstruction", data=np.asarray(reconstruction, np.float32))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    reconstruction = np.asarray(reconstruction, np.float32)
+    ensure_free_space(path, reconstruction.nbytes)
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("reconstruction", data=reconstruction)
     return path
+
+
+def _check_volumes(volumes: Sequence[Path], *, multicoil: bool) -> None:
+    """Check every volume's k-space before the (slow) model restore: present, complex, and of
+    the run's challenge (single-coil ``(slices, H, W)``, multi-coil ``(slices, coils, H, W)``)."""
+    rank, what = (
+        (4, "multicoil (slices, coils, H, W)") if multicoil else (3, "singlecoil (slices, H, W)")
+    )
+    for path in volumes:
+        try:
+            with h5py.File(path, "r") as f:
+                if "kspace" not in f:
+                    raise ValueError(
+                        f"{path}: no 'kspace' dataset (found {sorted(f.keys())}); pass fastMRI "
+                        "volumes (sciml mri synthesize writes them)"
+                    )
+                shape, dtype = f["kspace"].shape, f["kspace"].dtype
+        except OSError as err:
+            raise ValueError(f"{path}: not a readable HDF5 file ({err})") from None
+        if len(shape) != rank or dtype.kind != "c":
+            raise ValueError(
+                f"{path}: kspace has shape {shape} and dtype {dtype}, but the model was trained "
+                f"on {what} complex k-space; pass volumes of that challenge"
+            )
 
 
 def reconstruct_directory(
@@ -157,12 +204,13 @@ def reconstruct_directory(
     """Reconstruct every ``.h5`` volume of ``data_dir`` with the model of ``model_run_dir``.
 
     Args:
-      model_run_dir: a training run directory (``config.yaml``, ``checkpoints/``, ``mri.json``).
+      model_run_dir: a training run directory (``config.yaml`` with its data pipeline,
+        ``checkpoints/``).
       data_dir: directory (or one file) of fastMRI volumes.
       out_dir: where ``<name>.h5`` files with dataset ``reconstruction`` are written.
       which: ``"best"`` or ``"latest"`` checkpoint.
       mask: ``{"kind", "center_fractions", "accelerations"}`` for fully sampled files (default:
-        the run's ``mri.json``, else random 4x with centre fraction 0.08); files that carry a
+        the run's config, :func:`read_meta`, else random 4x with centre fraction 0.08); files that carry a
         ``mask`` (test data) always use their own.
       batch_size: slices per forward pass.
       overwrite: replace existing output files.
@@ -180,7 +228,8 @@ def reconstruct_directory(
     kind = meta.get("kind")
     if kind not in KINDS:
         raise ValueError(
-            f"{run_dir / MRI_META}: kind: expected one of {list(KINDS)}, found {kind!r}"
+            f"{run_dir / 'config.yaml'}: data.train.kwargs.model: expected one of {list(KINDS)}, "
+            f"found {kind!r}"
         )
     if batch_size < 1:
         raise ValueError(f"batch_size: expected >= 1, found {batch_size}")
@@ -198,6 +247,7 @@ def reconstruct_directory(
             )
     m = mask or meta.get("mask") or DEFAULT_MASK
     masker = mask_func(m["kind"], m["center_fractions"], m["accelerations"])
+    _check_volumes(volumes, multicoil=kind == "varnet" or meta.get("challenge") == "multicoil")
     if model is None:
         from sciml.train import restore_model
 

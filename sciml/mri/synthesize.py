@@ -38,8 +38,14 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
+from sciml.atomic import atomic_path, ensure_free_space
 from sciml.mri.io import ISMRMRD_NAMESPACE
-from sciml.mri.masks import mask_func, seed_from_name
+from sciml.mri.masks import (
+    FASTMRI_ACCELERATIONS,
+    FASTMRI_CENTER_FRACTIONS,
+    mask_func,
+    seed_from_name,
+)
 
 ACQUISITIONS = {
     "knee": ("CORPD_FBK", "CORPDFS_FBK"),
@@ -295,18 +301,13 @@ def synthesize_volume(
 
 
 def _write_atomic(path: Path, datasets: dict[str, np.ndarray], attrs: dict, header: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            for key, value in datasets.items():
-                f.create_dataset(key, data=value)
-            f.create_dataset("ismrmrd_header", data=np.bytes_(header))
-            for key, value in attrs.items():
-                f.attrs[key] = value
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    ensure_free_space(path, sum(np.asarray(v).nbytes for v in datasets.values()) + len(header))
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        for key, value in datasets.items():
+            f.create_dataset(key, data=value)
+        f.create_dataset("ismrmrd_header", data=np.bytes_(header))
+        for key, value in attrs.items():
+            f.attrs[key] = value
 
 
 def synthesize_dataset(
@@ -321,8 +322,8 @@ def synthesize_dataset(
     anatomy: str = "knee",
     split: str = "train",
     mask: str | None = None,
-    acceleration: float = 4,
-    center_fraction: float = 0.08,
+    acceleration: float = FASTMRI_ACCELERATIONS[0],
+    center_fraction: float = FASTMRI_CENTER_FRACTIONS[0],
     padding: int = 0,
     noise: float = 0.0,
     scale: float = 1e-4,
@@ -360,6 +361,11 @@ def synthesize_dataset(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [f"file{1000001 + i}.h5" for i in range(volumes)]
+    # The whole request against the free disk, before any volume is computed.
+    per_volume = slices * (coils * H * W * 8 + rh * rw * 4) + 2**16
+    ensure_free_space(
+        out_dir / names[0], volumes * per_volume, what=f"--out {out_dir} ({volumes} volumes)"
+    )
     if not overwrite:
         existing = [n for n in names if (out_dir / n).exists()]
         if existing:

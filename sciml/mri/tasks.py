@@ -113,13 +113,52 @@ def _varnet_task(**kwargs: Any) -> VarNetTask:
     return VarNetTask()
 
 
+def fastmri_slices(
+    *,
+    root: str,
+    challenge: str,
+    model: str,
+    mask: dict[str, Any] | None = None,
+    seed: int | None = None,
+    acquisition: str | None = None,
+) -> Any:
+    """The training data pipeline of an MRI run, from plain config values (data kind ``fastmri``).
+
+    Args:
+      root: directory of fastMRI volumes; challenge: ``"singlecoil"`` or ``"multicoil"``.
+      model: ``"unet"`` (images: mask -> zero-filled -> crop to the target -> normalise) or
+        ``"varnet"`` (masked k-space and mask), the reference's transforms.
+      mask: ``{"kind", "center_fractions", "accelerations"}`` (default: the fastMRI knee pairs,
+        :func:`sciml.mri.masks.fastmri_mask_spec`); masks are drawn afresh every epoch, seeded
+        by ``(seed, slice, read count)``.
+      acquisition: keep only volumes of this acquisition.
+
+    This is what a run's ``config.yaml`` (``data.train``) records and what
+    ``sciml mri reconstruct`` reads back (challenge, mask).
+    """
+    from sciml.choices import check_choice
+    from sciml.mri.io import SliceDataset
+    from sciml.mri.masks import fastmri_mask_spec, mask_func
+    from sciml.mri.transforms import UnetDataTransform, VarNetDataTransform
+
+    check_choice(model, ("unet", "varnet"), name="data fastmri: model")
+    m = dict(mask or fastmri_mask_spec())
+    masker = mask_func(m["kind"], m["center_fractions"], m["accelerations"], seed=seed)
+    if model == "unet":
+        transform = UnetDataTransform(challenge, masker, False, training_seed=seed)
+    else:
+        transform = VarNetDataTransform(masker, use_seed=False, training_seed=seed)
+    return SliceDataset(root, challenge, transform, acquisition=acquisition)
+
+
 def _register() -> None:
-    from sciml.train import register_model, register_task
+    from sciml.train import register_data, register_model, register_task
 
     register_model("fastmri_unet", fastmri_unet)
     register_model("varnet", VarNet)
     register_task("mri_unet", _unet_task)
     register_task("mri_varnet", _varnet_task)
+    register_data("fastmri", fastmri_slices)
 
 
 _register()

@@ -5,7 +5,8 @@ for multi-coil), the fastMRI file layout, because the 2-D FFTs act on the last t
 ``H`` is the read-out axis, ``W`` the phase-encode axis that masks act on. Real images handed
 to networks are channels-last ``(H, W, 1)`` per slice (``(batch, H, W, 1)`` batched).
 
-All numerical functions are JAX (jit- and grad-compatible) and follow the ``fastmri`` package
+The centred FFTs live with the rest of the MRI forward model in :mod:`sciml.solvers.optim.sense`
+(re-exported here). All numerical functions are JAX (jit- and grad-compatible) and follow the ``fastmri`` package
 v0.3.0: ``fft2c(x) = fftshift(fft2(ifftshift(x), norm="ortho"))`` over the last two axes, so that
 Parseval holds (``sum |x|^2 == sum |fft2c(x)|^2``) and the DC term sits at index ``(H//2, W//2)``.
 """
@@ -21,40 +22,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sciml.choices import check_choice
 from sciml.mri.masks import MaskFunc, seed_from_name
+from sciml.solvers.optim.sense import _require_complex
+from sciml.solvers.optim.sense import fft2c as fft2c
+from sciml.solvers.optim.sense import ifft2c as ifft2c
 
 CHALLENGES = ("singlecoil", "multicoil")
 _AXES = (-2, -1)
-
-
-def _require_complex(x: Any, name: str) -> jax.Array:
-    x = jnp.asarray(x)
-    if not jnp.iscomplexobj(x):
-        raise ValueError(
-            f"{name}: expected a complex array (..., H, W), found dtype {x.dtype}; "
-            "convert a real-pair (..., H, W, 2) array with x[..., 0] + 1j * x[..., 1]"
-        )
-    if x.ndim < 2:
-        raise ValueError(f"{name}: expected at least 2 axes (..., H, W), found shape {x.shape}")
-    return x
-
-
-@jax.jit
-def fft2c(x: Any) -> jax.Array:
-    """Centred orthonormal 2-D FFT over the last two axes: image ``(..., H, W)`` -> k-space."""
-    x = _require_complex(x, "fft2c")
-    return jnp.fft.fftshift(
-        jnp.fft.fft2(jnp.fft.ifftshift(x, axes=_AXES), axes=_AXES, norm="ortho"), axes=_AXES
-    )
-
-
-@jax.jit
-def ifft2c(x: Any) -> jax.Array:
-    """Centred orthonormal inverse 2-D FFT over the last two axes: k-space -> image."""
-    x = _require_complex(x, "ifft2c")
-    return jnp.fft.fftshift(
-        jnp.fft.ifft2(jnp.fft.ifftshift(x, axes=_AXES), axes=_AXES, norm="ortho"), axes=_AXES
-    )
 
 
 @jax.jit
@@ -203,9 +178,7 @@ _unet_input_jit = jax.jit(_unet_input, static_argnums=(1, 2))
 
 
 def _check_challenge(challenge: str) -> str:
-    if challenge not in CHALLENGES:
-        raise ValueError(f"challenge: expected one of {', '.join(CHALLENGES)}, found {challenge!r}")
-    return challenge
+    return check_choice(challenge, CHALLENGES, name="challenge")
 
 
 def _check_kspace(kspace: np.ndarray, multicoil: bool, fname: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import jax
 from flax import nnx
 
+from sciml.nn.conv_grad import conv_general_dilated
 from sciml.nn.padding import check_boundary, pad
 
 
@@ -74,6 +75,7 @@ class Conv(nnx.Module):
             padding="VALID",
             use_bias=use_bias,
             dtype=dtype,
+            conv_general_dilated=conv_general_dilated,
             rngs=rngs,
             **kwargs,
         )

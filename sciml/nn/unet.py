@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from sciml.nn.activations import get_activation
@@ -34,7 +35,7 @@ from sciml.nn.conv import Conv
 from sciml.nn.norm import Norm, check_norm
 from sciml.nn.padding import check_boundary
 
-DOWNSAMPLING = ("max", "avg", "conv")
+DOWNSAMPLING = ("max", "avg", "conv", "strided")
 UPSAMPLING = ("transpose", "linear")
 
 
@@ -89,7 +90,7 @@ def upsample_linear(x: jax.Array, boundary: str) -> jax.Array:
 
 
 class UpConv(nnx.Module):
-    """2x up-sampling by a transposed convolution with kernel 2 and stride 2 on every axis.
+    """2x up-sampling by a transposed convolution with kernel 2 (or 3) and stride 2 on every axis.
 
     The windows do not overlap, so output cell ``2i + a`` (per axis) is
     ``y[2i + a] = x[i] @ K[a]`` with ``K`` of shape ``(2,) * ndim + (C_in, C_out)``. It is computed
@@ -97,6 +98,14 @@ class UpConv(nnx.Module):
     forward pass, unlike XLA's CPU gradient of a strided transposed convolution. A PyTorch
     ``ConvTranspose{n}d(kernel_size=2, stride=2)`` weight ``W[c_in, c_out, a, b]`` maps to
     ``K[a, b, c_in, c_out]`` without a flip.
+
+    With ``kernel_size=3`` (He et al. 2019) the windows overlap by one cell: per axis
+    ``y[2i + a - 1] += x[i] @ K[a]`` for ``a = 0, 1, 2``, i.e. ``y[2i] = x[i] K[1]`` and
+    ``y[2i + 1] = x[i] K[2] + x[i + 1] K[0]``, where ``x[n]`` is ``x[0]`` for ``"periodic"`` and
+    zero otherwise (PyTorch's ``ConvTranspose{n}d(3, stride=2, padding=1, output_padding=1)``
+    with the same ``W[c_in, c_out, a, ...] -> K[a, ..., c_in, c_out]``). It is computed as one
+    stride-1 convolution with a 2-cell window to ``2**ndim * C_out`` channels and the same
+    depth-to-space reshape.
 
     Shapes: ``(batch, *spatial, C_in)`` -> ``(batch, *(2 n), C_out)``.
     """
@@ -108,19 +117,57 @@ class UpConv(nnx.Module):
         *,
         ndim: int,
         use_bias: bool = False,
+        kernel_size: int = 2,
+        boundary: str = "zero",
         rngs: nnx.Rngs,
     ):
+        if kernel_size not in (2, 3):
+            raise ValueError(
+                f"UpConv kernel_size: expected 2 or 3, found {kernel_size}; use 2 (fastMRI) or 3 "
+                "(He et al. 2019)"
+            )
         self.ndim = ndim
-        shape = (2,) * ndim + (in_channels, out_channels)
+        self.kernel_size = kernel_size
+        self.boundary = boundary
+        shape = (kernel_size,) * ndim + (in_channels, out_channels)
         self.kernel = nnx.Param(nnx.initializers.lecun_normal()(rngs.params(), shape))
         self.bias = nnx.Param(jnp.zeros((out_channels,))) if use_bias else None
+
+    def _phase_kernel(self, k: jax.Array) -> jax.Array:
+        """``(3,)*nd + (C_in, C_out)`` -> ``(2,)*nd + (C_in, 2**nd * C_out)``: window offset
+        ``o`` and output phase ``p`` per axis use tap ``[[1, -], [2, 0]][p][o]`` (``-``: zero)."""
+        nd = self.ndim
+        kp = jnp.pad(k, [(0, 1)] * nd + [(0, 0), (0, 0)])  # tap 3 is zero
+        taps = np.array([[1, 2], [3, 0]])  # [offset, phase] -> tap
+        index = []
+        for a in range(nd):
+            shape = [1] * (2 * nd)
+            shape[a], shape[nd + a] = 2, 2
+            index.append(taps.reshape(shape))
+        w = kp[tuple(index)]  # (o_1..o_nd, p_1..p_nd, C_in, C_out)
+        w = jnp.moveaxis(w, 2 * nd, nd)  # (o..., C_in, p..., C_out)
+        return w.reshape(*(2,) * nd, k.shape[-2], -1)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         nd = self.ndim
         k = self.kernel[...]
         cin, cout = k.shape[-2:]
-        k = jnp.moveaxis(k, -2, 0).reshape(cin, -1)  # (C_in, 2**nd * C_out)
-        y = jnp.dot(x, k.astype(x.dtype)).reshape(*x.shape[:-1], *(2,) * nd, cout)
+        if self.kernel_size == 2:
+            k = jnp.moveaxis(k, -2, 0).reshape(cin, -1)  # (C_in, 2**nd * C_out)
+            y = jnp.dot(x, k.astype(x.dtype))
+        else:
+            mode = "wrap" if self.boundary == "periodic" else "constant"
+            xp = jnp.pad(x, [(0, 0)] + [(0, 1)] * nd + [(0, 0)], mode=mode)
+            spatial = "DHW"[3 - nd :]
+            dims = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
+            y = jax.lax.conv_general_dilated(
+                xp,
+                self._phase_kernel(k).astype(x.dtype),
+                (1,) * nd,
+                "VALID",
+                dimension_numbers=dims,
+            )
+        y = y.reshape(*x.shape[:-1], *(2,) * nd, cout)
         perm = [0]
         for i in range(nd):
             perm += [1 + i, 1 + nd + i]
@@ -193,9 +240,12 @@ class UNet(nnx.Module):
       norm_groups: groups for ``norm="group"``.
       activation: name from :data:`sciml.nn.ACTIVATIONS` (``"relu"``, ``"leaky_relu"`` (slope
         0.2), ...).
-      down: ``"max"`` or ``"avg"`` (2-cell pooling) or ``"conv"`` (3-cell convolution, stride 2).
-      up: ``"transpose"`` (2-cell transposed convolution, stride 2, to the skip's width) or
+      down: ``"max"`` or ``"avg"`` (2-cell pooling), ``"conv"`` (3-cell convolution, stride 2,
+        channels unchanged) or ``"strided"`` (3-cell convolution, stride 2, to the next level's
+        width, then norm and activation: He et al. 2019).
+      up: ``"transpose"`` (transposed convolution, stride 2, to the skip's width) or
         ``"linear"`` ((bi/tri)linear x2, channels unchanged).
+      up_kernel_size: kernel of the transposed convolution, 2 (default) or 3.
       boundary: ``"periodic"`` or ``"zero"`` (also ``"reflect"``) padding of every convolution.
       use_bias: biases in the 3-cell convolutions.
       kernel_size: size of the convolutions in the conv blocks.
@@ -237,6 +287,7 @@ class UNet(nnx.Module):
         decoder_channels: Sequence[int] | None = None,
         up_norm: bool = False,
         up_bias: bool = False,
+        up_kernel_size: int = 2,
         head_channels: Sequence[int] = (),
         head_bias: bool = True,
         rngs: nnx.Rngs,
@@ -288,22 +339,37 @@ class UNet(nnx.Module):
         )
         norm_kw = dict(eps=norm_eps, affine=norm_affine, groups=norm_groups, rngs=rngs)
 
-        encoder, downs = [], []
+        encoder, downs, down_norms = [], [], []
         c = in_channels
-        for e in enc:
+        for i, e in enumerate(enc):
             encoder.append(ConvBlock(c, e, **block_kw))
-            if down == "conv":
-                downs.append(Conv(e, e, 3, ndim=ndim, boundary=boundary, strides=2, rngs=rngs))
             c = e
+            if down in ("conv", "strided"):
+                nxt = e if down == "conv" else [*enc, bottleneck][i + 1]
+                downs.append(Conv(e, nxt, 3, ndim=ndim, boundary=boundary, strides=2, rngs=rngs))
+                if down == "strided":
+                    down_norms.append(Norm(norm, nxt, **norm_kw))
+                c = nxt
         self.encoder = nnx.List(encoder)
         self.downs = nnx.List(downs)
+        self.down_norms = nnx.List(down_norms)
         self.bottleneck = ConvBlock(c, bottleneck, **block_kw)
         c = bottleneck
 
         ups, up_norms, decoder = [], [], []
         for level in reversed(range(depth)):
             if up == "transpose":
-                ups.append(UpConv(c, enc[level], ndim=ndim, use_bias=up_bias, rngs=rngs))
+                ups.append(
+                    UpConv(
+                        c,
+                        enc[level],
+                        ndim=ndim,
+                        use_bias=up_bias,
+                        kernel_size=up_kernel_size,
+                        boundary=boundary,
+                        rngs=rngs,
+                    )
+                )
                 if self.up_norm:
                     up_norms.append(Norm(norm, enc[level], **norm_kw))
                 c = enc[level]
@@ -345,7 +411,12 @@ class UNet(nnx.Module):
         for i, block in enumerate(self.encoder):
             x = block(x)
             skips.append(x)
-            x = self.downs[i](x) if self.down == "conv" else pool(x, self.down)
+            if self.down == "strided":
+                x = act(self.down_norms[i](self.downs[i](x)))
+            elif self.down == "conv":
+                x = self.downs[i](x)
+            else:
+                x = pool(x, self.down)
         x = self.bottleneck(x)
         for j, block in enumerate(self.decoder):
             skip = skips[self.depth - 1 - j]

@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "linear_stencil": "sciml.stepper.diagnostics",
     "amplification": "sciml.stepper.diagnostics",
     "max_stable_dt": "sciml.stepper.diagnostics",
+    "stepper_eigenvalues": "sciml.stepper.diagnostics",
     "conserved_drift": "sciml.stepper.diagnostics",
     # --- model/training/evaluation (E1) ---
     "LearnedStepper": "sciml.stepper.model",
@@ -35,10 +36,10 @@ _LAZY: dict[str, str] = {
     "one_step_task": "sciml.stepper.tasks",
     "Trajectories": "sciml.stepper.data",
     "load_trajectories": "sciml.stepper.data",
-    "coarse_grain": "sciml.stepper.data",
     "check_data_grid": "sciml.stepper.data",
     "make_windows": "sciml.stepper.data",
     "normalisation_stats": "sciml.stepper.data",
+    "Normalisation": "sciml.stepper.normalisation",
     "data_hash": "sciml.stepper.data",
     "evaluate_rollout": "sciml.stepper.evaluate",
     "CostPoint": "sciml.stepper.cost",
@@ -54,6 +55,7 @@ _MOVED: dict[str, str] = {
     "correlation_time": "sciml.metrics.field",
     "blowup_time": "sciml.metrics.field",
     "energy_spectrum": "sciml.metrics.spectra",
+    "coarse_grain": "sciml.solvers.coarsen",
     "reproduce_learned_stepper": "sciml.experiments.ks",
     "reproduce_kolmogorov": "sciml.experiments.kolmogorov",
     "ExperimentSetup": "sciml.experiments.stepper_experiment",
@@ -69,7 +71,8 @@ def __getattr__(name: str) -> Any:
     if name in _MOVED:
         from sciml._deprecation import moved_module
 
-        return moved_module(__name__, _MOVED[name], (name,))(name)
+        renames = {"coarse_grain": "coarsen_array"}
+        return moved_module(__name__, _MOVED[name], (name,), renames=renames)(name)
     raise AttributeError(f"module 'sciml.stepper' has no attribute {name!r}")
 
 

@@ -31,7 +31,9 @@ This module imports no JAX at import time: :func:`load_stepper` works in process
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,7 +42,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sciml.atomic import atomic_path
+from sciml import artifacts
+from sciml.atomic import ensure_free_space, write_bytes
 from sciml.stepper import numpy_eval
 
 FORMAT = "sciml-stepper"
@@ -61,8 +64,80 @@ _ARCH_KEYS = (
 )
 
 
-class ArtifactError(ValueError):
-    """The file is not a valid sciml stepper artifact (the message names the file and the field)."""
+class ArtifactError(artifacts.ArtifactError):
+    """The file is not a valid sciml grid-stepper artifact (names the file and the field)."""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+
+
+def _is_real(v: Any) -> bool:
+    return (_is_int(v) or isinstance(v, float | np.floating)) and not isinstance(v, bool)
+
+
+def _validate_metadata(path: Path, meta: Any) -> None:
+    """Check every metadata field against docs/stepper_artifact.md (types, ranges, agreement)."""
+    if not isinstance(meta, dict):
+        raise _fail(path, f"metadata expected a JSON object, found {type(meta).__name__}")
+    for k in ("dt", "dx", "integrator", "boundary", "variables", "architecture"):
+        if k not in meta:
+            raise _fail(path, f"metadata has no {k!r}")
+    dt = meta["dt"]
+    if not _is_real(dt) or not math.isfinite(dt) or dt <= 0:
+        raise _fail(path, f"metadata dt expected a finite time step > 0, found {dt!r}")
+    variables = meta["variables"]
+    if (
+        not isinstance(variables, list)
+        or not variables
+        or not all(isinstance(v, str) for v in variables)
+        or len(set(variables)) != len(variables)
+    ):
+        raise _fail(path, f"metadata variables expected distinct names, found {variables!r}")
+    arch = meta["architecture"]
+    if not isinstance(arch, dict):
+        raise _fail(path, f"architecture expected a JSON object, found {type(arch).__name__}")
+    missing = [k for k in _ARCH_KEYS if k not in arch]
+    if missing:
+        raise _fail(path, f"architecture is missing {missing}")
+    if arch["kind"] != "tendency":
+        raise _fail(path, f"architecture kind expected 'tendency', found {arch['kind']!r}")
+    for k, low in (("channels", 1), ("out_channels", 1), ("width", 1), ("depth", 1)):
+        if not _is_int(arch[k]) or arch[k] < low:
+            raise _fail(path, f"architecture {k} expected an integer >= {low}, found {arch[k]!r}")
+    ks = arch["kernel_size"]
+    if not _is_int(ks) or ks < 1 or ks % 2 == 0:
+        raise _fail(path, f"architecture kernel_size expected an odd integer >= 1, found {ks!r}")
+    if not _is_int(arch["ndim"]) or arch["ndim"] not in (1, 2, 3):
+        raise _fail(path, f"architecture ndim expected 1, 2 or 3, found {arch['ndim']!r}")
+    if not isinstance(arch["use_bias"], bool):
+        raise _fail(path, f"architecture use_bias expected true/false, found {arch['use_bias']!r}")
+    ndim = int(arch["ndim"])
+    dx = meta["dx"]
+    if (
+        not isinstance(dx, list)
+        or len(dx) != ndim
+        or not all(_is_real(d) and math.isfinite(d) and d > 0 for d in dx)
+    ):
+        raise _fail(
+            path,
+            f"metadata dx expected {ndim} finite grid spacings > 0 (one per axis), found {dx!r}",
+        )
+    grid = meta.get("grid_shape")
+    if grid is not None and (
+        not isinstance(grid, list)
+        or len(grid) != ndim
+        or not all(_is_int(n) and n >= 1 for n in grid)
+    ):
+        raise _fail(
+            path,
+            f"metadata grid_shape expected {ndim} point counts >= 1 (the rank of dx), found {grid!r}",
+        )
+    bv = meta.get("boundary_value", 0.0)
+    if not _is_real(bv) or not math.isfinite(bv):
+        raise _fail(path, f"metadata boundary_value expected a finite number, found {bv!r}")
+    if not isinstance(meta.get("units", {}), dict):
+        raise _fail(path, f"metadata units expected a JSON object, found {meta['units']!r}")
 
 
 def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -74,6 +149,11 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
     from sciml.nn import Tendency
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{path}: is a directory; --overwrite replaces a file, never a directory: give a file "
+            f"path such as {path / 'stepper.h5'}"
+        )
     if path.exists() and not overwrite:
         raise FileExistsError(
             f"{path}: output exists; pass overwrite=True (CLI: --overwrite) or choose another --out"
@@ -104,7 +184,10 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
         problem = grid_problem(arch, meta["grid_shape"])
         if problem:
             raise ValueError(f"export: {problem}")
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    # Built in memory, then written in one atomic write: an HDF5 library that meets a full
+    # disk is left in a state that crashes the interpreter; a plain write fails cleanly.
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = np.int64(FORMAT_VERSION)
         f.attrs["metadata"] = json.dumps(meta, sort_keys=True)
@@ -118,6 +201,9 @@ def export_stepper(stepper: Any, path: str | os.PathLike, *, overwrite: bool = F
             grp.create_dataset("kernel", data=np.asarray(c.conv.kernel[...], np.float32))
             if c.conv.bias is not None:
                 grp.create_dataset("bias", data=np.asarray(c.conv.bias[...], np.float32))
+    data = buffer.getvalue()
+    ensure_free_space(path, len(data))
+    write_bytes(path, data)
     return path
 
 
@@ -256,10 +342,12 @@ class LoadedStepper:
                 f"{z.shape[1:]}; the stepper was trained on this grid"
             )
         if np.iscomplexobj(z):
-            raise ValueError(
-                f"state: complex values (dtype {z.dtype}) are not supported; the stepper is real, "
-                "pass the real and imaginary parts as separate channels"
+            raise TypeError(
+                f"state: expected real values, found dtype {z.dtype}; the stepper is real: pass "
+                "z.real and z.imag as separate channels if that is the model"
             )
+        if z.dtype.kind not in "biuf":
+            raise TypeError(f"state: expected a real numeric array, found dtype {z.dtype}")
         if self.grid_shape is None:
             problem = grid_problem(self.architecture, z.shape[1:-1])
             if problem:
@@ -290,6 +378,8 @@ class LoadedStepper:
     def step(self, z: np.ndarray, dt: float | None = None) -> np.ndarray:
         """One step of the exported integrator (``dt`` defaults to the trained one)."""
         zb, single = self._batched(z)
+        if dt is not None and (not _is_real(dt) or not math.isfinite(dt) or dt <= 0):
+            raise ValueError(f"step dt: expected a finite time step > 0, found {dt!r}")
         out = numpy_eval.NUMPY_INTEGRATORS[self.integrator](
             self._tendency, zb, self.dt if dt is None else dt
         )
@@ -331,89 +421,81 @@ def load_stepper(path: str | os.PathLike) -> LoadedStepper:
         f = h5py.File(path, "r")
     except OSError as err:
         raise _fail(path, f"cannot open as HDF5 ({err})") from None
-    with f:
-        fmt = f.attrs.get("format")
-        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-        if fmt != FORMAT:
-            raise _fail(path, f"attribute 'format' expected {FORMAT!r}, found {fmt!r}")
-        version = f.attrs.get("format_version")
-        if version is None or int(version) not in READABLE_VERSIONS:
-            raise _fail(
-                path,
-                f"format_version expected one of {READABLE_VERSIONS}, found {version}; "
-                "re-export with this sciml",
-            )
-        try:
-            meta = json.loads(f.attrs["metadata"])
-        except (KeyError, json.JSONDecodeError, TypeError) as err:
-            raise _fail(path, f"attribute 'metadata' is missing or not JSON ({err})") from None
-        for k in ("dt", "dx", "integrator", "boundary", "variables", "architecture"):
-            if k not in meta:
-                raise _fail(path, f"metadata has no {k!r}")
-        arch = meta["architecture"]
-        missing = [k for k in _ARCH_KEYS if k not in arch]
-        if missing:
-            raise _fail(path, f"architecture is missing {missing}")
-        if arch["kind"] != "tendency":
-            raise _fail(path, f"architecture kind expected 'tendency', found {arch['kind']!r}")
-        if arch["activation"] not in numpy_eval.NUMPY_ACTIVATIONS:
-            raise _fail(
-                path,
-                f"activation {arch['activation']!r} is not one of {sorted(numpy_eval.NUMPY_ACTIVATIONS)}",
-            )
-        if meta["integrator"] not in numpy_eval.NUMPY_INTEGRATORS:
-            raise _fail(
-                path,
-                f"integrator {meta['integrator']!r} is not one of {sorted(numpy_eval.NUMPY_INTEGRATORS)}",
-            )
-        if arch["boundary"] not in ("periodic", "zero", "reflect", "ghost"):
-            raise _fail(path, f"network boundary {arch['boundary']!r} unknown")
-        if meta["boundary"] not in ("periodic", "dirichlet", "neumann"):
-            raise _fail(path, f"boundary {meta['boundary']!r} unknown")
-        c = len(meta["variables"])
-        if arch["channels"] != c or arch["out_channels"] != c:
-            raise _fail(
-                path,
-                f"architecture has {arch['channels']} in / {arch['out_channels']} out channels "
-                f"but {c} variables",
-            )
-        if len(meta["dx"]) != arch["ndim"]:
-            raise _fail(path, f"dx has {len(meta['dx'])} entries for a {arch['ndim']}-D network")
-        if arch["kernel_size"] < 1 or arch["kernel_size"] % 2 == 0:
-            raise _fail(path, f"kernel_size must be odd and positive, found {arch['kernel_size']}")
-        if arch["depth"] < 1:
-            raise _fail(path, f"depth must be at least 1, found {arch['depth']}")
-        if meta.get("grid_shape") is not None:
-            if len(meta["grid_shape"]) != arch["ndim"]:
-                raise _fail(
-                    path,
-                    f"grid_shape has {len(meta['grid_shape'])} entries for a {arch['ndim']}-D network",
-                )
-            problem = grid_problem(arch, meta["grid_shape"])
-            if problem:
-                raise _fail(path, problem)
-        if int(version) >= 2:
-            _check_plain_attributes(f, path, meta)
-        norm = {}
-        for k in _NORM_KEYS:
-            norm[k] = _read(f, path, f"normalization/{k}", (c,))
-        sizes = [c] + [arch["width"]] * (arch["depth"] - 1) + [c]
-        ks = (arch["kernel_size"],) * arch["ndim"]
-        kernels, biases = [], []
-        for i in range(arch["depth"]):
-            kernels.append(
-                _read(f, path, f"tendency/conv_{i}/kernel", (*ks, sizes[i], sizes[i + 1]))
-            )
-            biases.append(
-                _read(f, path, f"tendency/conv_{i}/bias", (sizes[i + 1],))
-                if arch["use_bias"]
-                else None
-            )
-        if f"tendency/conv_{arch['depth']}" in f:
-            raise _fail(path, f"found more convolutions than depth={arch['depth']}")
+    try:
+        with f:
+            meta, norm, kernels, biases = _read_artifact(f, path)
+    except ArtifactError:
+        raise
+    except Exception as err:  # h5py/HDF5 on a damaged file: OSError, RuntimeError, KeyError...
+        text = " ".join(str(err).split())[:200]
+        raise _fail(path, f"unreadable ({type(err).__name__}: {text}); re-export it") from None
+    return LoadedStepper(path, meta, norm, kernels, biases)
+
+
+def _read_artifact(f: h5py.File, path: Path) -> tuple[dict, dict, list, list]:
+    """Read and check the metadata and arrays of an open artifact (see load_stepper)."""
+    fmt = f.attrs.get("format")
+    fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+    if fmt != FORMAT:
+        raise _fail(path, f"attribute 'format' expected {FORMAT!r}, found {fmt!r}")
+    version = f.attrs.get("format_version")
+    if version is None or int(version) not in READABLE_VERSIONS:
+        raise _fail(
+            path,
+            f"format_version expected one of {READABLE_VERSIONS}, found {version}; "
+            "re-export with this sciml",
+        )
+    try:
+        meta = json.loads(f.attrs["metadata"])
+    except (KeyError, json.JSONDecodeError, TypeError) as err:
+        raise _fail(path, f"attribute 'metadata' is missing or not JSON ({err})") from None
+    _validate_metadata(path, meta)
+    arch = meta["architecture"]
+    if arch["activation"] not in numpy_eval.NUMPY_ACTIVATIONS:
+        raise _fail(
+            path,
+            f"activation {arch['activation']!r} is not one of {sorted(numpy_eval.NUMPY_ACTIVATIONS)}",
+        )
+    if meta["integrator"] not in numpy_eval.NUMPY_INTEGRATORS:
+        raise _fail(
+            path,
+            f"integrator {meta['integrator']!r} is not one of {sorted(numpy_eval.NUMPY_INTEGRATORS)}",
+        )
+    if arch["boundary"] not in ("periodic", "zero", "reflect", "ghost"):
+        raise _fail(path, f"network boundary {arch['boundary']!r} unknown")
+    if meta["boundary"] not in ("periodic", "dirichlet", "neumann"):
+        raise _fail(path, f"boundary {meta['boundary']!r} unknown")
+    c = len(meta["variables"])
+    if arch["channels"] != c or arch["out_channels"] != c:
+        raise _fail(
+            path,
+            f"architecture has {arch['channels']} in / {arch['out_channels']} out channels "
+            f"but {c} variables",
+        )
+    if len(meta["dx"]) != arch["ndim"]:
+        raise _fail(path, f"dx has {len(meta['dx'])} entries for a {arch['ndim']}-D network")
+    if meta.get("grid_shape") is not None:
+        problem = grid_problem(arch, meta["grid_shape"])
+        if problem:
+            raise _fail(path, problem)
+    if int(version) >= 2:
+        _check_plain_attributes(f, path, meta)
+    norm = {}
+    for k in _NORM_KEYS:
+        norm[k] = _read(f, path, f"normalization/{k}", (c,))
+    sizes = [c] + [arch["width"]] * (arch["depth"] - 1) + [c]
+    ks = (arch["kernel_size"],) * arch["ndim"]
+    kernels, biases = [], []
+    for i in range(arch["depth"]):
+        kernels.append(_read(f, path, f"tendency/conv_{i}/kernel", (*ks, sizes[i], sizes[i + 1])))
+        biases.append(
+            _read(f, path, f"tendency/conv_{i}/bias", (sizes[i + 1],)) if arch["use_bias"] else None
+        )
+    if f"tendency/conv_{arch['depth']}" in f:
+        raise _fail(path, f"found more convolutions than depth={arch['depth']}")
     if np.any(norm["state_std"] <= 0) or np.any(norm["tendency_std"] <= 0):
         raise _fail(path, "normalisation standard deviations must be positive")
-    return LoadedStepper(path, meta, norm, kernels, biases)
+    return meta, norm, kernels, biases
 
 
 def _read(f: h5py.File, path: Path, name: str, shape: Sequence[int]) -> np.ndarray:

@@ -3,7 +3,7 @@
 A learned stepper is trained at a coarse grid and a coarse time step on fine reference data:
 
 1. load trajectories ``(sample, time, *spatial, C)`` (a ``sciml simulate`` file or any array),
-2. coarse-grain space (:func:`coarse_grain`: spectral truncation or block averaging) and keep
+2. coarse-grain space (:func:`sciml.solvers.coarsen`: spectral truncation or block averaging) and keep
    every ``time_stride``-th frame (the stepper's ``dt = time_stride * dt_file``),
 3. cut windows ``{"inputs": (1, *spatial, C), "targets": (k, *spatial, C)}`` (the layout of
    :class:`sciml.datasets.TrajectoryWindows`) and compute the normalisation statistics the model
@@ -91,26 +91,23 @@ def load_trajectories(
         ds.close()
 
 
-def coarse_grain(
-    data: np.ndarray, shape: Sequence[int], *, ndim: int, method: str = "spectral"
-) -> np.ndarray:
-    """Coarse-grain the ``ndim`` spatial axes before the channel axis of ``data`` to ``shape``.
-
-    ``method="spectral"`` keeps the Fourier modes the coarse grid resolves (periodic data);
-    ``"block"`` averages blocks of ``N_fine / N_coarse`` cells (any boundary; integer factors).
-    Works on ``(..., *spatial, C)``: states or trajectories.
-    """
-    from sciml.solvers import coarsen
-
-    shape = tuple(int(n) for n in shape)
-    if len(shape) != ndim:
-        raise ValueError(f"coarse shape: expected {ndim} entries, found {shape}")
-    return np.asarray(coarsen(np.asarray(data), shape, ndim=ndim, method=method), np.float32)
-
-
-def coarse_grid(grid: Grid, shape: Sequence[int]) -> Grid:
-    """The grid of the same domain with ``shape`` points."""
-    return Grid(tuple(shape), grid.length, grid.boundary, grid.boundary_value)
+def grid_from_attrs(attrs: dict[str, Any], shape: Sequence[int] | None = None) -> Grid | None:
+    """The grid a trajectory file's attributes state (``grid_shape``/``domain_length`` or
+    ``dx``; ``boundary``), or None when they state none."""
+    boundary = str(attrs.get("boundary", "periodic"))
+    value = float(attrs.get("boundary_value", 0.0))
+    n = attrs.get("grid_shape", shape)
+    if n is None:
+        return None
+    n = tuple(int(v) for v in np.atleast_1d(n))
+    if "domain_length" in attrs:
+        length = tuple(float(v) for v in np.atleast_1d(attrs["domain_length"]))
+    elif "dx" in attrs:
+        dx = np.broadcast_to(np.asarray(attrs["dx"], np.float64).reshape(-1), (len(n),))
+        length = tuple(float(k * d) for k, d in zip(n, dx))
+    else:
+        return None
+    return Grid(n, length, boundary=boundary, boundary_value=value)
 
 
 def check_data_grid(model: Any, grid: Grid, *, source: str = "data") -> None:
@@ -125,8 +122,8 @@ def check_data_grid(model: Any, grid: Grid, *, source: str = "data") -> None:
     if not np.allclose(grid.dx, model.dx, rtol=1e-6):
         raise ValueError(
             f"{source}: grid spacing dx={list(grid.dx)} does not match the model's "
-            f"dx={list(model.dx)}; coarse-grain the data to the model grid with "
-            "sciml.stepper.data.coarse_grain"
+            f"dx={list(model.dx)}; set model.kwargs.dx={list(grid.dx)} or coarse-grain the "
+            "data to the model grid with sciml.solvers.coarsen"
         )
     tb = getattr(getattr(model, "tendency", None), "boundary", "periodic")
     if grid.boundary != "periodic" and tb == "periodic":
@@ -172,20 +169,14 @@ def make_windows(
 def normalisation_stats(data: np.ndarray, dt: float) -> dict[str, list[float]]:
     """Per-channel statistics for :class:`LearnedStepper` from ``(sample, time, *spatial, C)``.
 
-    ``state_mean/std`` of the fields and ``tendency_mean/std`` of ``(z_{n+1} - z_n) / dt``
-    (units: state units per time unit). Accumulated in float64.
+    ``state_mean/std`` of the fields and ``tendency_mean/std`` of ``(z_{n+1} - z_n) / dt``;
+    the values of :meth:`sciml.stepper.normalisation.Normalisation.from_trajectories` (the
+    training loop's streaming statistics), as plain lists.
     """
-    d = np.asarray(data, np.float64)
-    c = d.shape[-1]
-    flat = d.reshape(-1, c)
-    dz = ((d[:, 1:] - d[:, :-1]) / dt).reshape(-1, c)
-    tiny = 1e-12
-    return {
-        "state_mean": flat.mean(0).tolist(),
-        "state_std": np.maximum(flat.std(0), tiny).tolist(),
-        "tendency_mean": dz.mean(0).tolist(),
-        "tendency_std": np.maximum(dz.std(0), tiny).tolist(),
-    }
+    from sciml.stepper.normalisation import FIELDS, Normalisation
+
+    norm = Normalisation.from_trajectories(data, dt)
+    return {name: list(getattr(norm, name)) for name in FIELDS}
 
 
 def data_hash(*arrays: np.ndarray) -> str:
@@ -196,3 +187,12 @@ def data_hash(*arrays: np.ndarray) -> str:
         h.update(f"{a.shape}{a.dtype.str}".encode())
         h.update(a.tobytes())
     return "sha256:" + h.hexdigest()
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("coarse_grain", "coarse_grid"):
+        from sciml._deprecation import moved_module
+
+        target = {"coarse_grain": "coarsen_array", "coarse_grid": "coarse_grid"}[name]
+        return moved_module(__name__, "sciml.solvers.coarsen", renames={name: target})(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

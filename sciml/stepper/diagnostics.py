@@ -5,33 +5,21 @@ constant-coefficient stencil ``(L z)_i = sum_j S_j z_{i+j}``. Its Fourier symbol
 ``L(k) = sum_j S_j exp(i k . j dx)`` (a ``C x C`` matrix per wavenumber), and one step of an explicit
 Runge-Kutta method with stability function ``R(w) = sum_{m<=p} w^m / m!`` multiplies the mode by
 ``R(dt L(k))``. The scheme is linearly stable when the spectral radius of ``R(dt L(k))`` is at most 1
-for every resolved ``k``; :func:`max_stable_dt` finds the largest such dt by bisection.
+for every resolved ``k``; ``sciml.solvers.max_stable_dt(stepper_eigenvalues(stepper), integrator)``
+gives the largest such dt. ``R`` comes from the Butcher tableaux of :mod:`sciml.runge_kutta`.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-_STAGES = {"euler": 1, "rk2": 2, "ssprk3": 3, "rk4": 4}
-
-
-def stability_function(integrator: str, w: np.ndarray) -> np.ndarray:
-    """``R(w) = sum_{m=0}^{p} w^m / m!``: exact for euler, rk2 (Heun), ssprk3 and rk4 (p stages)."""
-    if integrator not in _STAGES:
-        raise ValueError(f"integrator: expected one of {sorted(_STAGES)}, found {integrator!r}")
-    p = _STAGES[integrator]
-    w = np.asarray(w, np.complex128)
-    out = np.zeros_like(w)
-    term = np.ones_like(w)
-    for m in range(p + 1):
-        out = out + term / math.factorial(m)
-        term = term * w
-    return out
+from sciml.runge_kutta import max_stable_dt as _max_stable_dt
+from sciml.runge_kutta import stability_function as stability_function
 
 
 def jacobian(stepper: Any, z: jax.Array) -> jax.Array:
@@ -125,6 +113,15 @@ def amplification(
     return np.abs(stability_function(integrator, ev)).max(axis=-1)
 
 
+def stepper_eigenvalues(stepper: Any, *, base: Any = None, n_per_axis: int = 128) -> np.ndarray:
+    """Eigenvalues of the linearised tendency's symbol ``L(k)`` over the resolved wavenumbers.
+
+    Shape ``(M * C,)`` complex (units 1/time), for ``sciml.solvers.max_stable_dt(ev, integrator)``.
+    """
+    k = resolved_wavenumbers(stepper, n_per_axis)
+    return np.linalg.eigvals(symbol(stepper, k, base)).ravel()
+
+
 def max_stable_dt(
     stepper: Any,
     *,
@@ -134,28 +131,22 @@ def max_stable_dt(
     n_per_axis: int = 128,
     tol: float = 1e-9,
 ) -> float:
-    """Largest dt for which every resolved mode has amplification <= 1 (linearised about ``base``).
+    """Deprecated form of ``sciml.solvers.max_stable_dt(stepper_eigenvalues(stepper), integrator)``.
 
-    Bisection between 0 and ``dt_max`` (default ``1000 * stepper.dt``); returns ``inf`` if even
-    ``dt_max`` is stable (e.g. a purely dissipative symbol with an A-stable method).
+    Largest dt for which every resolved mode has amplification <= 1 (linearised about ``base``).
+    ``dt_max`` and ``tol`` are ignored (the limit comes from the tableau's stability region).
     """
+    warnings.warn(
+        "sciml.stepper.max_stable_dt(stepper) is deprecated: use sciml.solvers.max_stable_dt("
+        "sciml.stepper.stepper_eigenvalues(stepper), integrator), the one max_stable_dt",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    del dt_max, tol
     integrator = stepper.integrator if integrator is None else integrator
-    k = resolved_wavenumbers(stepper, n_per_axis)
-    ev = np.linalg.eigvals(symbol(stepper, k, base))
-
-    def stable(dt: float) -> bool:
-        return bool(np.all(np.abs(stability_function(integrator, dt * ev)) <= 1.0 + tol))
-
-    hi = 1000.0 * stepper.dt if dt_max is None else dt_max
-    if stable(hi):
-        return math.inf
-    lo = 0.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if stable(mid) else (lo, mid)
-        if hi - lo <= 1e-12 * hi:
-            break
-    return lo
+    return _max_stable_dt(
+        stepper_eigenvalues(stepper, base=base, n_per_axis=n_per_axis), integrator
+    )
 
 
 def conserved_drift(trajectory: np.ndarray, dx: tuple[float, ...] | float) -> dict[str, np.ndarray]:

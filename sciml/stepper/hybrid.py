@@ -23,6 +23,7 @@ import numpy as np
 from flax import nnx
 
 from sciml.stepper.model import LearnedStepper, build_tendency_network
+from sciml.stepper.normalisation import FIELDS, Normalisation, resolve
 
 
 class HybridStepper(LearnedStepper):
@@ -107,12 +108,10 @@ def make_hybrid_stepper(
     network: str = "tendency",
     network_kwargs: dict[str, Any] | None = None,
     units: dict[str, str] | None = None,
-    state_mean=None,
-    state_std=None,
-    tendency_mean=None,
-    tendency_std=None,
-    data_hash: str = "",
+    normalisation: dict[str, Any] | Normalisation | None = None,
+    stats_dir: str | None = None,
     rngs: nnx.Rngs,
+    **legacy: Any,
 ) -> HybridStepper:
     """Build a :class:`HybridStepper` around the registered equation ``equation``.
 
@@ -122,7 +121,13 @@ def make_hybrid_stepper(
       dt: hybrid step; ``solver_dt`` (default ``dt``) the classical sub-step.
       params: equation parameters (validated by the registry).
       network, network_kwargs: the correction network (see ``build_tendency_network``).
+      normalisation, stats_dir: as :func:`sciml.stepper.model.make_learned_stepper`
+        (``tendency_mean/std`` describe the correction rate, :func:`correction_stats`).
     """
+    unknown = sorted(set(legacy) - {*FIELDS, "data_hash"})
+    if unknown:
+        raise TypeError(f"make_hybrid_stepper: unexpected keyword arguments {unknown}")
+    norm = resolve(normalisation, stats_dir, legacy)
     from sciml.solvers import Grid, get_equation
 
     spec = get_equation(equation)
@@ -146,11 +151,7 @@ def make_hybrid_stepper(
         solver_spec=solver_spec,
         variables=variables,
         units=dict(units or spec.units),
-        state_mean=state_mean,
-        state_std=state_std,
-        tendency_mean=tendency_mean,
-        tendency_std=tendency_std,
-        data_hash=data_hash,
+        normalisation=norm,
     )
 
 

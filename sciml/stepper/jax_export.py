@@ -46,6 +46,11 @@ def export_jax(
     """
     path = Path(path)
     meta_path = Path(str(path) + ".json")
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{path}: is a directory; --overwrite replaces a file, never a directory: give a file "
+            f"path such as {path / 'stepper.jax'}"
+        )
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: output exists; pass --overwrite or choose another --out")
     grid_shape = tuple(grid_shape or stepper.grid_shape or ())

@@ -14,6 +14,7 @@ The statistics are :class:`Stats` variables: saved in checkpoints and exported, 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,24 +23,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from sciml.solvers.integrators import INTEGRATORS
+from sciml.choices import check_choice
+from sciml.runge_kutta import TABLEAUX, rk_step
+from sciml.stepper.normalisation import FIELDS, Normalisation, resolve
 
 
 class Stats(nnx.Variable):
     """Non-trainable normalisation statistics (excluded from the optimiser, kept in checkpoints)."""
-
-
-def _vec(v: float | Sequence[float] | np.ndarray | None, channels: int, default: float, name: str):
-    if v is None:
-        return jnp.full((channels,), default, jnp.float32)
-    a = jnp.asarray(v, jnp.float32).reshape(-1)
-    if a.shape[0] == 1:
-        a = jnp.broadcast_to(a, (channels,))
-    if a.shape != (channels,):
-        raise ValueError(
-            f"{name}: expected {channels} per-channel values, found shape {tuple(a.shape)}"
-        )
-    return a
 
 
 class LearnedStepper(nnx.Module):
@@ -57,8 +47,10 @@ class LearnedStepper(nnx.Module):
       boundary_value: Dirichlet value (or Neumann normal derivative), physical units.
       variables: field names, one per channel (e.g. ``("u",)``).
       units: units per field, plus optional ``"x"`` and ``"t"`` entries.
-      state_mean, state_std, tendency_mean, tendency_std: per-channel statistics ``(C,)``.
-      data_hash: hash of the training data (provenance, exported with the weights).
+      normalisation: per-channel statistics of states and tendencies and the hash of the
+        training data (:class:`sciml.stepper.normalisation.Normalisation`; default 0/1). The
+        flat keywords ``state_mean``, ``state_std``, ``tendency_mean``, ``tendency_std`` and
+        ``data_hash`` of earlier releases are still accepted, with a DeprecationWarning.
       grid_shape: points per spatial axis of the training grid (the stepper itself is
         shape-agnostic; this is the grid it was trained and validated on).
 
@@ -77,13 +69,22 @@ class LearnedStepper(nnx.Module):
         boundary_value: float = 0.0,
         variables: Sequence[str] = ("u",),
         units: dict[str, str] | None = None,
-        state_mean=None,
-        state_std=None,
-        tendency_mean=None,
-        tendency_std=None,
-        data_hash: str = "",
+        normalisation: Normalisation | None = None,
         grid_shape: Sequence[int] | None = None,
+        **legacy: Any,
     ):
+        unknown = sorted(set(legacy) - {*FIELDS, "data_hash"})
+        if unknown:
+            raise TypeError(f"LearnedStepper: unexpected keyword arguments {unknown}")
+        if legacy:
+            warnings.warn(
+                f"LearnedStepper({', '.join(sorted(legacy))}=...): pass "
+                "normalisation=Normalisation(...) instead (one dataclass)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            normalisation = resolve(normalisation, None, legacy)
+        norm = normalisation if normalisation is not None else Normalisation()
         if dt <= 0:
             raise ValueError(f"dt: expected a positive time step, found {dt}")
         self.tendency = tendency
@@ -105,11 +106,9 @@ class LearnedStepper(nnx.Module):
         self.variables = tuple(variables)
         self.units = dict(units or {})
         c = len(self.variables)
-        self.state_mean = Stats(_vec(state_mean, c, 0.0, "state_mean"))
-        self.state_std = Stats(_vec(state_std, c, 1.0, "state_std"))
-        self.tendency_mean = Stats(_vec(tendency_mean, c, 0.0, "tendency_mean"))
-        self.tendency_std = Stats(_vec(tendency_std, c, 1.0, "tendency_std"))
-        self.data_hash = str(data_hash)
+        for name in FIELDS:
+            setattr(self, name, Stats(jnp.asarray(norm.vector(name, c))))
+        self.data_hash = str(norm.data_hash)
         self.grid_shape = None if grid_shape is None else tuple(int(n) for n in grid_shape)
         if self.grid_shape is not None and len(self.grid_shape) != len(self.dx):
             raise ValueError(
@@ -118,9 +117,7 @@ class LearnedStepper(nnx.Module):
 
     @staticmethod
     def _check_integrator(name: str) -> str:
-        if name not in INTEGRATORS:
-            raise ValueError(f"integrator: expected one of {sorted(INTEGRATORS)}, found {name!r}")
-        return name
+        return check_choice(name, TABLEAUX, name="integrator")
 
     @property
     def ndim(self) -> int:
@@ -130,17 +127,32 @@ class LearnedStepper(nnx.Module):
     def channels(self) -> int:
         return len(self.variables)
 
+    @property
+    def normalisation(self) -> Normalisation:
+        """The current statistics and data hash as one :class:`Normalisation`."""
+        return Normalisation(
+            **{n: np.asarray(getattr(self, n)[...]) for n in FIELDS}, data_hash=self.data_hash
+        )
+
     def with_integrator(
         self, integrator: str | None = None, dt: float | None = None
     ) -> LearnedStepper:
-        """Swap the time integrator and/or dt in place (G is continuous-time); returns self."""
+        """A new stepper with the same G (shared weights) and another integrator and/or dt.
+
+        G is a continuous-time tendency, so it can be rolled out with any integrator of the
+        table and any dt; ``self`` is not changed.
+        """
         if integrator is not None:
-            self.integrator = self._check_integrator(integrator)
+            integrator = self._check_integrator(integrator)
+        if dt is not None and not dt > 0:
+            raise ValueError(f"dt: expected a positive time step, found {dt}")
+        graphdef, state = nnx.split(self)
+        new = nnx.merge(graphdef, state)
+        if integrator is not None:
+            new.integrator = integrator
         if dt is not None:
-            if dt <= 0:
-                raise ValueError(f"dt: expected a positive time step, found {dt}")
-            self.dt = float(dt)
-        return self
+            new.dt = float(dt)
+        return new
 
     def check_state(self, z: jax.Array) -> None:
         if z.ndim != self.ndim + 2 or z.shape[-1] != self.channels:
@@ -150,7 +162,7 @@ class LearnedStepper(nnx.Module):
             )
 
     def _ghost(self, z: jax.Array) -> jax.Array:
-        from sciml.solvers.ghost import fill_ghost
+        from sciml.ghost_cells import fill_ghost
 
         return fill_ghost(
             z, self.tendency.halo, self.boundary, dx=self.dx, value=self.boundary_value
@@ -166,9 +178,56 @@ class LearnedStepper(nnx.Module):
 
     def step(self, z: jax.Array) -> jax.Array:
         """One step of the chosen integrator: ``(batch, *spatial, C)`` -> same."""
-        return INTEGRATORS[self.integrator](self.tendency_fn, z, self.dt)
+        return rk_step(self.integrator, self.tendency_fn, z, self.dt)
 
     __call__ = step
+
+    def check_data(self, source: Any, *, where: str = "data", reference: Any = None) -> None:
+        """Refuse training data this stepper cannot have been meant for (called by the training
+        loop before the first step, for the train and the eval split).
+
+        Compares, when ``source`` states them (e.g. :class:`sciml.datasets.TrajectoryWindows`:
+        ``frame_dt``, ``spatial_shape``, ``attrs``), the time between frames with ``dt``, the
+        grid spacing and boundary with ``dx``/``boundary``, the grid with ``grid_shape`` and the
+        number of fields with ``variables``; with ``reference`` (the training split), an
+        ``equation`` attribute that differs. Raises ValueError with both values and the fix.
+        """
+        from sciml.stepper.data import check_data_grid, grid_from_attrs
+
+        name = f"{where} '{getattr(source, 'name', type(source).__name__)}'"
+        frame_dt = getattr(source, "frame_dt", None)
+        if frame_dt is not None and not np.isclose(frame_dt, self.dt, rtol=1e-6, atol=0.0):
+            raise ValueError(
+                f"{name}: frames are dt={frame_dt:g} apart but the model's dt={self.dt:g} (its "
+                f"learned tendency would be {frame_dt / self.dt:.3g}x the true rate); set "
+                f"model.kwargs.dt={frame_dt:g} (sciml init stepper reads it from the file)"
+            )
+        shape = getattr(source, "spatial_shape", None)
+        if shape is not None and self.grid_shape is not None and tuple(shape) != self.grid_shape:
+            raise ValueError(
+                f"{name}: grid shape {list(shape)} but the model's grid_shape="
+                f"{list(self.grid_shape)}; set model.kwargs.grid_shape={list(shape)} or "
+                "coarse-grain the data to the model grid (sciml.solvers.coarsen)"
+            )
+        spec = getattr(source, "element_spec", {}).get("inputs")
+        if spec is not None and spec[0][-1] != self.channels:
+            raise ValueError(
+                f"{name}: {spec[0][-1]} channels per frame but the model steps "
+                f"{self.channels} variables {list(self.variables)}; set model.kwargs.variables "
+                "to the data's variables"
+            )
+        attrs = getattr(source, "attrs", None) or {}
+        grid = grid_from_attrs(attrs, shape)
+        if grid is not None:
+            check_data_grid(self, grid, source=name)
+        if reference is not None:
+            mine = attrs.get("equation")
+            theirs = (getattr(reference, "attrs", None) or {}).get("equation")
+            if mine is not None and theirs is not None and str(mine) != str(theirs):
+                raise ValueError(
+                    f"{name}: equation {mine!r} but the training split is {theirs!r}; evaluate "
+                    "on held-out trajectories of the same equation"
+                )
 
     def metadata(self) -> dict[str, Any]:
         """JSON-serialisable description (everything but the weights)."""
@@ -217,7 +276,7 @@ def build_tendency_network(
         kwargs.setdefault("norm", "none")
         net = UNet(channels, channels, ndim=ndim, boundary=boundary, rngs=rngs, **kwargs)
     else:
-        raise ValueError(f"network: expected one of {list(NETWORKS)}, found {network!r}")
+        check_choice(network, NETWORKS, name="network")
     if boundary == "ghost":
         raise ValueError(
             f"network: {network!r} has no ghost-cell mode; use network='tendency' with "
@@ -239,21 +298,25 @@ def make_learned_stepper(
     network_kwargs: dict[str, Any] | None = None,
     network_boundary: str | None = None,
     units: dict[str, str] | None = None,
-    state_mean=None,
-    state_std=None,
-    tendency_mean=None,
-    tendency_std=None,
-    data_hash: str = "",
+    normalisation: dict[str, Any] | Normalisation | None = None,
+    stats_dir: str | None = None,
     grid_shape: Sequence[int] | None = None,
     rngs: nnx.Rngs,
+    **legacy: Any,
 ) -> LearnedStepper:
     """Build a :class:`LearnedStepper` from plain (config/JSON) values.
 
     This is the model builder the training loop's config names (``model.name:
     "sciml.stepper.model:make_learned_stepper"``), so ``sciml.train.restore_model(run_dir)``
     rebuilds the same stepper. ``network_boundary`` defaults to ``"periodic"`` for periodic data
-    and ``"ghost"`` otherwise.
+    and ``"ghost"`` otherwise. The statistics come from ``stats_dir`` (a run's ``stats/`` folder,
+    :meth:`Normalisation.load`) or ``normalisation`` (:meth:`Normalisation.to_dict` values); the
+    flat ``state_mean`` ... ``data_hash`` keys of configs of earlier releases are still read.
     """
+    unknown = sorted(set(legacy) - {*FIELDS, "data_hash"})
+    if unknown:
+        raise TypeError(f"make_learned_stepper: unexpected keyword arguments {unknown}")
+    norm = resolve(normalisation, stats_dir, legacy)
     ndim = len(np.atleast_1d(dx))
     if network_boundary is None:
         network_boundary = "periodic" if boundary == "periodic" else "ghost"
@@ -274,10 +337,6 @@ def make_learned_stepper(
         boundary_value=boundary_value,
         variables=variables,
         units=units,
-        state_mean=state_mean,
-        state_std=state_std,
-        tendency_mean=tendency_mean,
-        tendency_std=tendency_std,
-        data_hash=data_hash,
+        normalisation=norm,
         grid_shape=grid_shape,
     )

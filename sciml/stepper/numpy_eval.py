@@ -13,36 +13,13 @@ have JAX installed. Semantics match ``sciml.nn.Conv`` / ``sciml.nn.Tendency`` ex
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-try:  # scipy's erf is vectorised; fall back to math.erf elementwise.
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover - scipy is a dependency, kept optional here on purpose
-    _erf = np.vectorize(math.erf, otypes=[np.float64])
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _elu(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
-
-
-NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "relu": lambda x: np.maximum(x, 0),
-    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)).astype(x.dtype)),
-    "tanh": np.tanh,
-    "swish": lambda x: x * _sigmoid(x),
-    "softplus": lambda x: np.logaddexp(0, x),
-    "elu": _elu,
-    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
-    "sigmoid": _sigmoid,
-    "identity": lambda x: x,
-}
+from sciml.ghost_cells import fill_ghost as fill_ghost_cells
+from sciml.numpy_eval import NUMPY_ACTIVATIONS as NUMPY_ACTIVATIONS
+from sciml.numpy_eval import NUMPY_INTEGRATORS as NUMPY_INTEGRATORS
 
 _PAD_MODE = {"periodic": "wrap", "zero": "constant", "reflect": "reflect"}
 
@@ -86,56 +63,9 @@ def tendency(
     return h
 
 
-def _euler(f, z, dt):
-    return z + dt * f(z)
-
-
-def _rk2(f, z, dt):
-    k1 = f(z)
-    k2 = f(z + dt * k1)
-    return z + 0.5 * dt * (k1 + k2)
-
-
-def _ssprk3(f, z, dt):
-    z1 = z + dt * f(z)
-    z2 = 0.75 * z + 0.25 * (z1 + dt * f(z1))
-    return z / 3.0 + 2.0 / 3.0 * (z2 + dt * f(z2))
-
-
-def _rk4(f, z, dt):
-    k1 = f(z)
-    k2 = f(z + 0.5 * dt * k1)
-    k3 = f(z + 0.5 * dt * k2)
-    k4 = f(z + dt * k3)
-    return z + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-
-NUMPY_INTEGRATORS = {"euler": _euler, "rk2": _rk2, "ssprk3": _ssprk3, "rk4": _rk4}
-
-
 def fill_ghost(
     z: np.ndarray, halo: int, boundary: str, dx: Sequence[float], value: float = 0.0
 ) -> np.ndarray:
-    """Add ``halo`` ghost cells per side (cell-centred grid), as ``sciml.solvers.ghost.fill_ghost``.
-
-    Dirichlet (value ``g`` on the face): ``ghost_j = 2 g - u_j``; Neumann (outward normal derivative
-    ``g``): ``ghost_j = u_j + (2 j + 1) dx g``; ``j = 0`` is the ghost next to the face and ``u_j`` its
-    mirror image inside. Periodic wraps.
-    """
-    if boundary == "periodic":
-        return np.pad(z, [(0, 0)] + [(halo, halo)] * (z.ndim - 2) + [(0, 0)], mode="wrap")
-    out = z
-    for i, axis in enumerate(range(1, z.ndim - 1)):
-        n = out.shape[axis]
-        shape = [-1 if a == axis else 1 for a in range(out.ndim)]
-        near_first = (2 * np.arange(halo) + 1).reshape(shape)  # (2 j + 1), j from the face outward
-        lo = np.flip(np.take(out, np.arange(halo), axis=axis), axis=axis)  # outermost ghost first
-        hi = np.flip(np.take(out, np.arange(n - halo, n), axis=axis), axis=axis)  # nearest first
-        if boundary == "dirichlet":
-            lo, hi = 2 * value - lo, 2 * value - hi
-        else:
-            g = value * dx[i]
-            lo = lo + np.flip(near_first, axis=axis) * g
-            hi = hi + near_first * g
-        out = np.concatenate([lo.astype(z.dtype), out, hi.astype(z.dtype)], axis=axis)
-    return out
+    """Add ``halo`` ghost cells per side of ``(batch, *spatial, C)``: the one implementation,
+    :func:`sciml.ghost_cells.fill_ghost` (second-order reflections), on NumPy arrays."""
+    return fill_ghost_cells(z, halo, boundary, dx=tuple(dx), value=value, ndim=z.ndim - 2)

@@ -39,6 +39,8 @@ from sciml.train.registry import register_model as register_model
 from sciml.train.registry import register_task as register_task
 from sciml.train.restore import restore_model as restore_model
 from sciml.train.restore import run_config as run_config
+from sciml.train.rollout import RolloutTask as RolloutTask
+from sciml.train.rollout import one_step_task as one_step_task
 from sciml.train.runlog import read_metrics as read_metrics
 from sciml.train.synthetic import SyntheticHeat as SyntheticHeat
 from sciml.train.tasks import RegressionTask as RegressionTask
@@ -51,6 +53,7 @@ __all__ = [
     "ModelConfig",
     "OptimConfig",
     "RegressionTask",
+    "RolloutTask",
     "SourceConfig",
     "SyntheticHeat",
     "Task",
@@ -62,6 +65,7 @@ __all__ = [
     "initialize_distributed",
     "load_config",
     "make_mesh",
+    "one_step_task",
     "read_metrics",
     "register_data",
     "register_model",

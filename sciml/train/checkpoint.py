@@ -10,10 +10,14 @@ shardings of the CURRENT mesh, so a checkpoint written on 8 devices restores on 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -21,15 +25,85 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint._src.checkpoint_managers import preservation_policy as pp
 
+from sciml.errors import CheckpointError, InsufficientSpaceError
+
 
 class _QuietUntrackedSaves(logging.Filter):
-    """Orbax warns on every save without metrics when best-tracking is on; most saves have none."""
+    """Orbax warns on every save without metrics when best-tracking is on; most saves have none.
+    It also logs, with a traceback, every exception of its background threads, which it then
+    raises again in the main thread (where the CLI reports it in one line): those are dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "did not provide metrics" not in record.getMessage()
+        message = record.getMessage()
+        if "did not provide metrics" in message:
+            return False
+        if "_SignalingThread.run() raised an exception" in message:
+            return False
+        # Failures of the background save threads are raised again by wait_until_finished.
+        background = record.levelno >= logging.ERROR and "orbax" in record.pathname
+        return not (background and record.exc_info)
 
 
 logging.getLogger("absl").addFilter(_QuietUntrackedSaves())
+_log = logging.getLogger("sciml")
+
+
+def _quiet_closed_loop(unraisable, previous=sys.unraisablehook) -> None:
+    """After a failed restore, tensorstore callbacks reach orbax's closed event loop and report
+    "Event loop is closed" once per array; the failure itself is raised in the main thread."""
+    if isinstance(unraisable.exc_value, RuntimeError) and "Event loop is closed" in str(
+        unraisable.exc_value
+    ):
+        return
+    previous(unraisable)
+
+
+sys.unraisablehook = _quiet_closed_loop
+
+# Text of the errors by which orbax/tensorstore report a damaged or incomplete checkpoint.
+_DAMAGE_MARKERS = (
+    "DATA_LOSS",
+    "Error decoding",
+    "Error reading",
+    "NOT_FOUND",
+    "OUT_OF_RANGE",
+    "Expecting value",
+    "Unterminated string",
+    "Extra data",
+    "No such file",
+    "truncated",
+    "Failed to decode",
+    "checksum",
+)
+
+
+def finished_steps(directory: str | os.PathLike) -> list[int]:
+    """Steps of the finished checkpoints in ``RUN_DIR/checkpoints`` (sorted, oldest first).
+
+    The one listing of a checkpoint directory: a step is a directory named by its number (orbax
+    writes ``<step>.orbax-checkpoint-tmp*`` while saving and renames it when complete).
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        return []
+    return sorted(
+        int(name)
+        for name in os.listdir(directory)
+        if name.isdigit() and os.path.isdir(os.path.join(directory, name))
+    )
+
+
+def is_damage(err: BaseException) -> bool:
+    """True if ``err`` (from orbax/tensorstore/json) says a checkpoint's files are damaged."""
+    text = f"{type(err).__name__}: {err}"
+    return isinstance(err, json.JSONDecodeError | UnicodeError | CheckpointError) or any(
+        marker in text for marker in _DAMAGE_MARKERS
+    )
+
+
+def _short(err: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def path_str(path: Sequence[Any]) -> str:
@@ -77,6 +151,20 @@ class _BestOne:
             if best is None or (value < best if self.mode == "min" else value > best):
                 best, best_i = value, i
         return [i == best_i for i in range(len(checkpoints))]
+
+
+_LOG_HEADROOM = 2**20
+
+
+def _tree_bytes(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
 
 
 class Checkpoints:
@@ -142,7 +230,100 @@ class Checkpoints:
     def all_steps(self) -> list[int]:
         return sorted(self.manager.all_steps())
 
+    def step_path(self, step: int) -> str:
+        return os.path.join(self.directory, str(step))
+
+    def verify(self, step: int) -> None:
+        """Check the small files of checkpoint ``step`` (metadata JSON) before orbax reads it.
+
+        Raises:
+          CheckpointError: a metadata file is missing, empty or not JSON (names the file).
+        """
+        for name in ("meta/metadata", "state/_METADATA"):
+            path = os.path.join(self.step_path(step), name)
+            if not os.path.isfile(path):
+                raise CheckpointError(f"{path}: missing; the checkpoint is incomplete")
+            size = os.path.getsize(path)
+            if size == 0:
+                raise CheckpointError(
+                    f"{path}: empty checkpoint metadata file (0 bytes); the checkpoint is damaged"
+                )
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    json.load(fh)
+            except (ValueError, UnicodeDecodeError) as err:
+                raise CheckpointError(
+                    f"{path}: checkpoint metadata is not valid JSON ({size} bytes; "
+                    f"{_short(err, 80)}); the checkpoint is damaged"
+                ) from None
+
+    def first_intact(
+        self, steps: Sequence[int], load: Callable[[int], Any], *, set_aside: str | None = None
+    ) -> tuple[int, Any]:
+        """``(step, load(step))`` for the first step of ``steps`` whose checkpoint reads.
+
+        A damaged checkpoint (:meth:`verify`, or an orbax/tensorstore error that
+        :func:`is_damage` recognises) is skipped with a one-line warning naming it; with
+        ``set_aside`` (a directory) it is moved there so that training can write that step
+        again. Other errors (e.g. a checkpoint of another model) propagate.
+
+        Raises:
+          CheckpointError: no step reads (names the damaged ones) or ``steps`` is empty.
+        """
+        damaged = []
+        for step in steps:
+            try:
+                self.verify(step)
+                return step, load(step)
+            except Exception as err:
+                if not is_damage(err):
+                    raise
+                damaged.append(step)
+                path = self.step_path(step)
+                text = (
+                    str(err)
+                    if isinstance(err, CheckpointError)
+                    else (f"checkpoint {path}: unreadable ({_short(err)})")
+                )
+                if set_aside is not None:
+                    os.makedirs(set_aside, exist_ok=True)
+                    target = os.path.join(set_aside, f"{step}-{int(time.time())}")
+                    os.replace(path, target)
+                    self.manager.reload()
+                    text += f"; moved to {target}"
+                _log.warning("%s; falling back to the previous checkpoint", text)
+        which = f"damaged: steps {damaged}" if damaged else "none finished"
+        raise CheckpointError(
+            f"{self.directory}: no intact checkpoint ({which}); start a new --run-dir or "
+            "restore the checkpoints from a backup"
+        )
+
     # -- save ----------------------------------------------------------------------------------
+    def check_space(self, step: int, state: Mapping[str, Any]) -> None:
+        """Refuse a save that would not fit the free disk space (before any byte is written).
+
+        The estimate is the size of the newest finished checkpoint (or the bytes of ``state``
+        plus 64 KiB for the first one), plus 1 MiB kept free for the run's logs. Writing until
+        the disk is full would leave a half-written checkpoint and tracebacks from the writer
+        threads; stopping here keeps the last checkpoint for ``--resume``.
+        """
+        need = sum(int(getattr(x, "nbytes", 0)) for x in jax.tree.leaves(state)) + 2**16
+        latest = self.latest_step()
+        if latest is not None:
+            need = max(need, _tree_bytes(os.path.join(self.directory, str(latest))))
+        free = shutil.disk_usage(self.directory).free
+        if free < need + _LOG_HEADROOM:
+            kept = (
+                f"the last checkpoint (step {latest}) is kept"
+                if latest is not None
+                else ("no checkpoint was written yet")
+            )
+            raise InsufficientSpaceError(
+                f"{self.directory}: no space for the checkpoint of step {step} (about "
+                f"{(need + _LOG_HEADROOM) / 2**20:.2f} MiB needed, {free / 2**20:.2f} MiB free); "
+                f"{kept}: free space there and continue with --resume"
+            )
+
     def save(
         self,
         step: int,
@@ -170,8 +351,15 @@ class Checkpoints:
     # -- restore -------------------------------------------------------------------------------
     def saved_shapes(self, step: int) -> dict[str, tuple[tuple[int, ...], Any]]:
         """``{dotted path: (shape, dtype)}`` of every array in the saved state."""
-        md = self.manager.item_metadata(step)["state"]
+        try:
+            md = self.manager.item_metadata(step)["state"]
+        except Exception as err:
+            raise CheckpointError(
+                f"checkpoint {self.step_path(step)}: unreadable metadata ({_short(err)})"
+            ) from None
         tree = getattr(md, "tree", md)
+        if tree is None:
+            raise CheckpointError(f"checkpoint {self.step_path(step)}: no state metadata")
         return {k: (tuple(v.shape), v.dtype) for k, v in flatten(tree).items()}
 
     def check_compatible(self, step: int, template: Mapping[str, Any], *, section: str) -> None:
@@ -210,7 +398,12 @@ class Checkpoints:
         (a pytree of ``jax.ShapeDtypeStruct``); None restores every array onto the local default
         device, from the saved metadata."""
         if abstract_state is None:
-            md = self.manager.item_metadata(step)["state"]
+            try:
+                md = self.manager.item_metadata(step)["state"]
+            except Exception as err:
+                raise CheckpointError(
+                    f"checkpoint {self.step_path(step)}: unreadable metadata ({_short(err)})"
+                ) from None
             tree = getattr(md, "tree", md)
             device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
             abstract_state = jax.tree_util.tree_map(
@@ -218,10 +411,17 @@ class Checkpoints:
                 tree,
                 is_leaf=_is_array_meta,
             )
-        out = self.manager.restore(
-            int(step),
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
-            ),
-        )
+        try:
+            out = self.manager.restore(
+                int(step),
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
+                ),
+            )
+        except Exception as err:
+            if is_damage(err):
+                raise CheckpointError(
+                    f"checkpoint {self.step_path(step)}: unreadable ({_short(err)})"
+                ) from None
+            raise
         return out["state"], dict(out["meta"])

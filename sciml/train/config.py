@@ -21,6 +21,7 @@ Example YAML::
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import types
@@ -135,6 +136,9 @@ class TrainConfig(_Section):
       best_mode: ``min`` or ``max``.
       seed: one integer seeds model initialisation, data order and per-step keys.
       compute_dtype: ``float32`` or ``bfloat16`` (parameters stay float32).
+      divergence_factor: stop when the training loss exceeds its best so far by this factor
+        and the loss the run started from (NaN/Inf always stops the run); ``null`` checks for
+        NaN/Inf only.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -152,6 +156,7 @@ class TrainConfig(_Section):
     best_mode: str = "min"
     seed: int = 0
     compute_dtype: str = "float32"
+    divergence_factor: float | None = 1.0e4
     run_dir: str | None = None
 
     def __post_init__(self):
@@ -176,11 +181,40 @@ class TrainConfig(_Section):
                 "set compute_dtype=float32",
             ),
         ]
+        wd, warm = self.optim.weight_decay, self.optim.warmup_steps
+        checks.append(
+            (
+                "optim.weight_decay",
+                math.isfinite(wd) and wd >= 0,
+                "a finite value >= 0 (negative decay pushes the weights outwards)",
+                "set optim.weight_decay=0 or 1e-4",
+            )
+        )
+        checks.append(
+            (
+                "optim.warmup_steps",
+                0 <= warm <= self.steps,
+                f"0 to the run's steps={self.steps} (a longer warm-up never reaches the rate)",
+                f"set optim.warmup_steps={self.steps // 10} or train longer",
+            )
+        )
+        factor = self.divergence_factor
+        checks.append(
+            (
+                "divergence_factor",
+                factor is None or (math.isfinite(factor) and factor > 1),
+                "a number > 1 or null",
+                "set divergence_factor=1.0e4",
+            )
+        )
         for name, ok, expected, fix in checks:
             if not ok:
-                raise ValueError(
-                    f"config {name}: expected {expected}, found {getattr(self, name)!r}; {fix}"
+                value = (
+                    getattr(self.optim, name[6:])
+                    if name.startswith("optim.")
+                    else getattr(self, name)
                 )
+                raise ValueError(f"config {name}: expected {expected}, found {value!r}; {fix}")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with top-level fields replaced (sections may be given as dicts)."""

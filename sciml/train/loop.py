@@ -16,6 +16,7 @@ losses for the same global batch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -27,8 +28,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from sciml.train.checkpoint import Checkpoints
+from sciml import interrupt
+from sciml.train.checkpoint import Checkpoints, is_damage
 from sciml.train.config import TrainConfig, dump_config
+from sciml.train.lock import hold_run_dir
 from sciml.train.mesh import batch_partition_specs, batch_shardings, make_mesh, replicated
 from sciml.train.optim import make_optimizer
 from sciml.train.runlog import RunLogger, prepare_run_dir, run_info
@@ -77,6 +80,14 @@ def _check_source(source: Any, where: str) -> None:
 # the loop
 
 
+def _locked(config: Any):
+    """The run directory's lock (process 0 of a run with a directory), else a no-op."""
+    if isinstance(config, TrainConfig) and config.run_dir is not None:
+        if jax.process_index() == 0:
+            return hold_run_dir(prepare_run_dir(config.run_dir))
+    return contextlib.nullcontext()
+
+
 def fit(
     model: nnx.Module,
     task: Any,
@@ -109,7 +120,13 @@ def fit(
       ValueError: bad configuration (batch vs mesh, space split vs grid, run directory, an
         incompatible checkpoint).
       DivergenceError: the loss became NaN/Inf (the last good checkpoint is kept).
+      RunDirLockedError: another process is training into ``config.run_dir``.
     """
+    with _locked(config):
+        return _fit(model, task, train_source, config, eval_source, callbacks)
+
+
+def _fit(model, task, train_source, config, eval_source, callbacks) -> TrainResult:
     from sciml.datasets import Loader, prefetch_to_mesh
 
     cfg = config
@@ -182,20 +199,31 @@ def fit(
         )
         latest = ckpt.latest_step()
         if latest is not None:
-            ckpt.check_compatible(latest, nnx.to_pure_dict(params), section="params")
-            ckpt.check_compatible(latest, nnx.to_pure_dict(rest), section="rest")
             template = checkpoint_tree(params, rest, rngs, opt_state)
             abstract = jax.tree.map(
                 lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl), template
             )
-            try:
-                state, meta = ckpt.restore(latest, abstract)
-            except (ValueError, KeyError, TypeError) as err:
-                raise ValueError(
-                    f"checkpoint {ckpt.directory}/{latest}: cannot restore onto this model and "
-                    f"optimiser ({' '.join(str(err).split())[:300]}); resume with the run's "
-                    "config.yaml or start a new --run-dir"
-                ) from None
+
+            def load(step: int) -> tuple[dict[str, Any], dict[str, Any]]:
+                ckpt.check_compatible(step, nnx.to_pure_dict(params), section="params")
+                ckpt.check_compatible(step, nnx.to_pure_dict(rest), section="rest")
+                try:
+                    return ckpt.restore(step, abstract)
+                except (ValueError, KeyError, TypeError) as err:
+                    if is_damage(err):
+                        raise
+                    raise ValueError(
+                        f"checkpoint {ckpt.directory}/{step}: cannot restore onto this model and "
+                        f"optimiser ({' '.join(str(err).split())[:300]}); resume with the run's "
+                        "config.yaml or start a new --run-dir"
+                    ) from None
+
+            # A damaged newest checkpoint (disk fault, a copy cut short) is set aside with a
+            # warning and the run resumes from the newest intact one.
+            set_aside = os.path.join(run_dir, "damaged_checkpoints") if is_main else None
+            latest, (state, meta) = ckpt.first_intact(
+                sorted(ckpt.all_steps(), reverse=True), load, set_aside=set_aside
+            )
             nnx.replace_by_pure_dict(params, state["params"])
             nnx.replace_by_pure_dict(rest, state["rest"])
             if jax.tree.leaves(rngs):
@@ -255,11 +283,13 @@ def fit(
 
     def save(step: int, metrics: dict[str, float] | None = None) -> None:
         state = checkpoint_tree(params, rest, rngs, opt_state)
+        ckpt.check_space(step, state)
         ckpt.save(step, state, meta_now(step), metrics=metrics)
 
     # ---- the loop ----
     loader_iter = prefetch_to_mesh(loader, shardings)
     pending: tuple[int, dict[str, jax.Array]] | None = None
+    best_loss: list = [None, None, None]  # lowest training loss so far, its step, first loss
     last_log = (start_step, time.perf_counter())
     step = start_step
 
@@ -271,7 +301,17 @@ def fit(
         s, m = pending
         pending = None
         loss = float(host_value(m["loss"]))
-        if not np.isfinite(loss):
+        factor = cfg.divergence_factor
+        # Diverging, not a spike: far above the best loss AND above the loss the run started
+        # from (a spike from 1e-8 to 1e-4 late in a good run is not a divergence).
+        grown = (
+            factor is not None
+            and best_loss[0] is not None
+            and best_loss[0] > 0
+            and loss > factor * best_loss[0]
+            and loss > best_loss[2]
+        )
+        if not np.isfinite(loss) or grown:
             where = "no checkpoint was written"
             if ckpt is not None:
                 ckpt.wait()
@@ -279,10 +319,22 @@ def fit(
                 if good is not None:
                     where = f"the last good checkpoint is step {good} in {ckpt.directory}"
             logger.close()
+            if grown:
+                what = (
+                    f"loss {loss:.4g} at step {s} is {loss / best_loss[0]:.3g} times its best "
+                    f"{best_loss[0]:.4g} (step {best_loss[1]}), above divergence_factor={factor:g}"
+                )
+                fix = "or raise divergence_factor"
+            else:
+                what, fix = f"loss is {loss} at step {s}", "or check the data for NaN"
             raise DivergenceError(
-                f"training diverged: loss is {loss} at step {s}; {where}; lower "
-                "optim.learning_rate, set optim.clip_norm, or check the data for NaN"
+                f"training diverged: {what}; {where}; lower optim.learning_rate, set "
+                f"optim.clip_norm, {fix}"
             )
+        if best_loss[0] is None:
+            best_loss[2] = loss
+        if best_loss[0] is None or loss < best_loss[0]:
+            best_loss[0], best_loss[1] = loss, s
         logger.progress(s, loss)
         if s % cfg.log_every and s != cfg.steps:
             return []
@@ -296,6 +348,7 @@ def fit(
 
     try:
         while step < cfg.steps:
+            interrupt.check()
             try:
                 batch = next(loader_iter)
             except StopIteration:
@@ -366,11 +419,19 @@ def train(config: TrainConfig, *, callbacks: Sequence[Callback] = ()) -> TrainRe
         eval_source = build_source(
             config.data.eval.kind, dict(config.data.eval.kwargs), key="data.eval"
         )
-    if config.run_dir is not None:
-        _store_stats(train_source, config.run_dir)
-    return fit(
-        model, task, train_source, config=config, eval_source=eval_source, callbacks=callbacks
-    )
+    # A model that knows its data's grid and time step (a learned stepper) refuses a mismatch
+    # before the first step; the loop only calls the hook, it never imports a model.
+    check_data = getattr(model, "check_data", None)
+    if callable(check_data):
+        check_data(train_source, where="data.train")
+        if eval_source is not None:
+            check_data(eval_source, where="data.eval", reference=train_source)
+    with _locked(config):
+        if config.run_dir is not None:
+            _store_stats(train_source, config.run_dir)
+        return fit(
+            model, task, train_source, config=config, eval_source=eval_source, callbacks=callbacks
+        )
 
 
 def _store_stats(source: Any, run_dir: str) -> None:

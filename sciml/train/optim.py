@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +24,7 @@ def make_schedule(cfg: OptimConfig, total_steps: int) -> optax.Schedule:
     ``D = decay_steps`` (default ``total_steps - warmup_steps``), ``end = end_factor``.
     """
     lr = cfg.learning_rate
-    if lr <= 0:
+    if not math.isfinite(lr) or lr <= 0:
         raise ValueError(
             f"config optim.learning_rate: expected > 0, found {lr}; set optim.learning_rate=1.0e-3"
         )
@@ -33,6 +34,17 @@ def make_schedule(cfg: OptimConfig, total_steps: int) -> optax.Schedule:
         )
     if cfg.warmup_steps < 0:
         raise ValueError(f"config optim.warmup_steps: expected >= 0, found {cfg.warmup_steps}")
+    if cfg.warmup_steps > total_steps:
+        raise ValueError(
+            f"config optim.warmup_steps: expected at most the run's steps={total_steps}, found "
+            f"{cfg.warmup_steps} (the learning rate would never reach optim.learning_rate); set "
+            f"optim.warmup_steps={max(total_steps // 10, 0)} or train longer"
+        )
+    if not math.isfinite(cfg.weight_decay) or cfg.weight_decay < 0:
+        raise ValueError(
+            f"config optim.weight_decay: expected a finite value >= 0, found {cfg.weight_decay} "
+            "(negative decay pushes the weights outwards); set optim.weight_decay=0 or 1e-4"
+        )
     decay = cfg.decay_steps if cfg.decay_steps is not None else total_steps - cfg.warmup_steps
     decay = max(int(decay), 1)
     end = cfg.end_factor

@@ -82,9 +82,15 @@ def restore_model(
                 f"run_dir {run_dir!r}: checkpoints/ holds no finished checkpoint; train longer"
             )
         _, params, _, rest = nnx.split(model_template, nnx.Param, nnx.RngState, ...)
-        ckpt.check_compatible(step, nnx.to_pure_dict(params), section="params")
-        ckpt.check_compatible(step, nnx.to_pure_dict(rest), section="rest")
-        state, _ = ckpt.restore(step, None)
+
+        def load(s: int) -> dict[str, Any]:
+            ckpt.check_compatible(s, nnx.to_pure_dict(params), section="params")
+            ckpt.check_compatible(s, nnx.to_pure_dict(rest), section="rest")
+            return ckpt.restore(s, None)[0]
+
+        # The chosen checkpoint first; if it is damaged, the newest intact one (with a warning).
+        others = [s for s in sorted(ckpt.all_steps(), reverse=True) if s != step]
+        _, state = ckpt.first_intact([step, *others], load)
     finally:
         ckpt.close()
     _fill(params, flatten(state.get("params", {})))

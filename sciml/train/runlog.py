@@ -14,9 +14,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from sciml.atomic import write_text
+from sciml.progress import Progress
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -72,13 +71,7 @@ class RunLogger:
             from tensorboardX import SummaryWriter
 
             self._tb = SummaryWriter(os.path.join(self.run_dir, "tensorboard"))
-        self.bar = tqdm(
-            total=total_steps,
-            initial=start_step,
-            unit="step",
-            dynamic_ncols=True,
-            disable=not (enabled and sys.stderr.isatty()),
-        )
+        self.bar = Progress(total_steps, desc="train", initial=start_step, enabled=enabled)
 
     def log(self, step: int, split: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
         record = {"step": int(step), "split": split, **{k: _plain(v) for k, v in metrics.items()}}
@@ -93,11 +86,11 @@ class RunLogger:
         return record
 
     def progress(self, step: int, loss: float | None = None) -> None:
-        if self.bar.disable:
-            return
-        self.bar.update(step - self.bar.n)
-        if loss is not None:
-            self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        """Show ``step`` done (a bar on a terminal, a line every 10% in a log)."""
+        if loss is None:
+            self.bar.set(step)
+        else:
+            self.bar.set(step, loss=f"{loss:.4g}")
 
     def write_json(self, name: str, data: Mapping[str, Any]) -> None:
         """Atomically write ``RUN_DIR/name`` (process 0 only)."""
@@ -111,13 +104,32 @@ class RunLogger:
             self._fh.close()
             self._fh = None
         if self._tb is not None:
-            self._tb.close()
-            self._tb = None
+            tb, self._tb = self._tb, None
+            try:
+                tb.close()
+            except OSError:
+                # Events are a convenience (metrics.jsonl is the record); a full disk must not
+                # add tracebacks here or from tensorboardX's exit handler, which would retry.
+                writer = getattr(tb, "file_writer", None)
+                events = getattr(writer, "event_writer", None)
+                if events is not None:
+                    events._closed = True
+                    worker = getattr(events, "_worker", None)
+                    if worker is not None and worker.is_alive():
+                        try:
+                            worker.stop()
+                        except (OSError, ValueError):
+                            pass
 
 
 def prepare_run_dir(run_dir: str) -> str:
     """Create the run directory (absolute path returned) and check that it is writable."""
     run_dir = os.path.abspath(os.path.expanduser(run_dir))
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise FileExistsError(
+            f"run_dir {run_dir}: is a file, not a directory; pass --run-dir (or run_dir=) with a "
+            "directory path"
+        )
     try:
         os.makedirs(run_dir, exist_ok=True)
         probe = os.path.join(run_dir, f".write-test-{os.getpid()}")
@@ -126,7 +138,7 @@ def prepare_run_dir(run_dir: str) -> str:
         os.remove(probe)
     except OSError as err:
         raise ValueError(
-            f"run_dir: cannot create or write {run_dir!r} ({err.strerror or err}); pass --run-dir "
+            f"run_dir {run_dir}: cannot create or write it ({err.strerror or err}); pass --run-dir "
             "(or run_dir=) with a writable directory"
         ) from None
     return run_dir

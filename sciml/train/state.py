@@ -18,6 +18,8 @@ import numpy as np
 import optax
 from flax import nnx
 
+from sciml.datasets.device_prefetch import host_to_global
+
 
 def host_value(x: jax.Array) -> np.ndarray:
     """Value of a replicated (possibly multi-process) array on this host."""
@@ -36,8 +38,7 @@ def to_global(tree: Any, sharding: jax.sharding.Sharding) -> Any:
             # Typed PRNG keys: move their raw bits, then re-wrap with the same implementation.
             impl = jax.random.key_impl(x)
             return jax.random.wrap_key_data(put(jax.random.key_data(x)), impl=impl)
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+        return host_to_global(np.asarray(x), sharding)
 
     return jax.tree.map(put, tree)
 

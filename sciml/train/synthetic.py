@@ -120,6 +120,27 @@ class SyntheticHeat:
         }
 
     @property
+    def frame_dt(self) -> float | None:
+        """Time between ``x`` and ``y`` for the ``next``/``tendency`` targets (None for ``rate``);
+        a learned stepper checks it against its own ``dt`` before training."""
+        return None if self.target == "rate" else self.dt
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        return (self.n,) * self.ndim
+
+    @property
+    def attrs(self) -> dict[str, object]:
+        """The grid and equation, as the attributes of a trajectory file state them."""
+        return {
+            "equation": "heat",
+            "nu": self.nu,
+            "grid_shape": [self.n] * self.ndim,
+            "domain_length": [self.length] * self.ndim,
+            "boundary": "periodic",
+        }
+
+    @property
     def dx(self) -> float:
         """Grid spacing (periodic grid ``x_i = i dx``)."""
         return self.length / self.n
