@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sciml.solvers import Grid
 from sciml.solvers.fvns import FiniteVolumeNS2D, van_leer_slope
-from sciml.solvers.navier_stokes import NavierStokes2D
+from sciml.solvers.spectral.navier_stokes import NavierStokes2D
 
 TWO_PI = 2 * np.pi
 

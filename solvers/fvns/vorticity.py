@@ -4,7 +4,7 @@
     u = (d psi/dy, -d psi/dx),   Laplacian(psi) = -omega,
 
 the same equation, sign conventions and parameters as the pseudo-spectral
-:class:`sciml.solvers.navier_stokes.NavierStokes2D` (registry name ``ns2d_kolmogorov``), but
+:class:`sciml.solvers.spectral.navier_stokes.NavierStokes2D` (registry name ``ns2d_kolmogorov``), but
 discretised the way the classical baseline of Kochkov et al. (PNAS 2021) is:
 
 - cell averages ``omega_ij`` on cells centred at ``(i dx, j dy)`` (axis 0 is x, axis 1 is y);
