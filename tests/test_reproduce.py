@@ -104,21 +104,28 @@ def test_reproduce_refuses_to_delete_unrelated_directories(tmp_path, capsys):
 
 
 def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
-    """The 2-D pipeline (fine NS data, coarse-graining, training, evaluation, figure) at toy size."""
+    """The 2-D pipeline (spectral truth, FV and spectral baselines, both hybrid models trained
+    through the FV solver, correlation times, export, figure) at toy size."""
     from sciml.experiments.kolmogorov import QUICK as KQUICK
     from sciml.experiments.kolmogorov import reproduce as reproduce_kolmogorov
 
     toy = replace(
-        KQUICK, fine_shape=(32, 32), fine_dt=0.02, coarse_shape=(16, 16), spinup=0.4, n_train=2,
-        n_val=2, n_test=2, train_frames=6, test_frames=4, horizon=0.2, width=4, kernel_size=3,
-        depth=2, unroll=2, steps=4, batch_size=2, classical_shapes=(), classical_dt=(0.1,),
-        timing_repeats=1, integrator_swaps=False,
+        KQUICK, nu=0.02, truth_n=32, truth_dt=0.05, n=16, factors=(1, 2), frame_dt=0.1,
+        spinup=0.5, n_train=2, train_time=0.5, n_test=2, horizon=0.4, long_horizon=0.8,
+        unroll=2, steps=2, batch_size=2, width=4, depth=2, timing_repeats=1,
     )  # fmt: skip
     out = tmp_path / "kolmogorov"
     summary = reproduce_kolmogorov(out, seed=2, setup=toy)
     on_disk = json.loads((out / "summary.json").read_text())
-    for key in ("nrmse_learned", "nrmse_classical_same_grid", "correlation_time_learned"):
-        assert key in on_disk and on_disk[key] is not None
-    assert on_disk["nrmse_learned"] == pytest.approx(summary["nrmse_learned"])
-    assert np.isfinite(on_disk["nrmse_learned"]) and on_disk["nrmse_learned"] >= 0
+    for key in (
+        "resolution_factor", "speedup_at_equal_accuracy", "correlation_time_learned",
+        "correlation_time_classical_same_grid",
+    ):  # fmt: skip
+        assert key in on_disk and on_disk[key] is not None, key
+    assert on_disk["correlation_time_definition"]["threshold"] == 0.95
+    assert on_disk["correlation_time_learned"] == pytest.approx(summary["correlation_time_learned"])
+    kinds = {r["kind"] for r in on_disk["table"]}
+    assert kinds == {"finite_volume", "spectral", "learned_correction", "learned_interpolation"}
+    assert 0 <= on_disk["long_rollout"]["learned_correction"]["bounded_fraction"] <= 1
+    assert (out / "learned_correction.h5").is_file() and (out / "hybrid.json").is_file()
     assert any(p.suffix == ".png" for p in out.iterdir())

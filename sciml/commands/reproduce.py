@@ -5,9 +5,10 @@ Experiments:
                    conv -> f -> conv stepper against the classical solver at the same and finer
                    grids (nRMSE, correlation time, spectra, speed-up at equal accuracy).
                    --quick: a few minutes on 2 CPU cores.
-  kolmogorov       2-D Navier-Stokes with Kolmogorov forcing in miniature: coarse learned
-                   stepper against the classical solver at the same and finer grids
-                   (vorticity correlation against time).
+  kolmogorov       2-D Kolmogorov flow (Kochkov et al. 2021) in miniature: learned interpolation
+                   and learned correction on a finite-volume solver against the FV and spectral
+                   solvers at 1x-8x the learned resolution (time to vorticity correlation < 0.95,
+                   resolution factor, speed-up at equal accuracy, spectra, Pareto figure).
   fastmri          synthetic knee-like volumes: zero-filled vs U-Net (and VarNet) at 4x and 8x.
   burgers          forced 1-D Burgers (Bar-Sinai et al. 2019): learned finite-volume stencils at
                    N = 32 against upwind, MUSCL and WENO5 at N, 2N, 4N (MAE against a WENO5
@@ -20,8 +21,9 @@ Experiments:
                    message-passing steppers vs the FEM solver at equal cost; Chebyshev
                    denoising on pygsp's airfoil, Minnesota and bunny graphs.
 
-The run directory of learned-stepper / kolmogorov is a training run as well:
-`sciml export OUT --out stepper.h5` exports the trained stepper.
+The run directory of learned-stepper is a training run as well: `sciml export OUT --out
+stepper.h5` exports the trained stepper. kolmogorov writes learned_correction.h5 + hybrid.json
+(the correction for your own FV step; docs/stepper_artifact.md).
 """
 
 from __future__ import annotations
