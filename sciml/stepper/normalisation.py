@@ -138,6 +138,10 @@ class Normalisation:
         return a
 
 
+def _is_empty_text(value: Any) -> bool:
+    return isinstance(value, str) and value == ""
+
+
 def resolve(
     normalisation: Normalisation | dict | None,
     stats_dir: str | os.PathLike | None,
@@ -148,7 +152,7 @@ def resolve(
     ``legacy`` holds the flat keyword arguments of configs written before the dataclass
     (``state_mean`` ... ``data_hash``); ``None`` values are ignored.
     """
-    legacy = {k: v for k, v in legacy.items() if v is not None and v != ""}
+    legacy = {k: v for k, v in legacy.items() if v is not None and not _is_empty_text(v)}
     given = [n for n, v in (("normalisation", normalisation), ("stats_dir", stats_dir)) if v]
     if legacy:
         given.append("/".join(sorted(legacy)))
