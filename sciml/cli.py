@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import threading
 
 # name -> (module, one-line help, example)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -117,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
             "and checkpoints are kept",
             file=sys.stderr,
         )
+        if threading.active_count() > 1:
+            # XLA's and the loaders' threads may be stopped mid-operation: tearing the interpreter
+            # down around them can crash it (seen: SIGSEGV after SIGTERM). Every temporary file
+            # was removed by the `finally` blocks above, so leave at once with the status.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signum)
         return 128 + signum
     except Exception as err:
         # Bad input and faults: one line, no traceback (--debug shows it). Library code raises
