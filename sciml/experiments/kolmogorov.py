@@ -562,12 +562,23 @@ def _figure(path, s: KolmogorovSetup, res: dict[str, Any]) -> None:
     sub = gs[1, :].subgridspec(1, len(shown), wspace=0.05)
     for i, (name, field) in enumerate(shown):
         ax = fig.add_subplot(sub[0, i])
-        ax.imshow(
-            np.nan_to_num(field[..., 0]).T, origin="lower", cmap="RdBu_r", vmin=-vmax, vmax=vmax
+        im = ax.imshow(
+            np.nan_to_num(field[..., 0]).T,
+            origin="lower",
+            cmap="RdBu_r",
+            vmin=-vmax,
+            vmax=vmax,
+            extent=(0, 2 * np.pi, 0, 2 * np.pi),
         )
         ax.set_title(f"{name}\nt = {t[-1]:.1f}", fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_xlabel("x", fontsize=8)
+        if i == 0:
+            ax.set_ylabel("y", fontsize=8)
+        else:
+            ax.set_yticks([])
+    fig.colorbar(
+        im, ax=fig.axes[-len(shown) :], shrink=0.8, label="vorticity ω (test trajectory 0)"
+    )
     save_figure(fig, path)
 
 
