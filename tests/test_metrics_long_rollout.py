@@ -53,3 +53,35 @@ def test_all_unbounded_and_bad_input():
         long_rollout_statistics(ref[:, :, :16], ref, ndim=1, length=1.0, dt=1.0)
     with pytest.raises(ValueError, match="burn_in must be in"):
         long_rollout_statistics(ref, ref, ndim=1, length=1.0, dt=1.0, burn_in=41)
+
+
+def test_settled_frames_flag_a_travelling_wave_and_are_excluded():
+    # a travelling wave (steady up to translation) after frame 20; noise before it
+    n, frames = 32, 60
+    x = 2 * np.pi * np.arange(n) / n
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, frames + 1, n, 1))
+    for t in range(20, frames + 1):
+        a[0, t, :, 0] = 3 * np.sin(4 * (x - 0.1 * t))
+    from sciml.metrics.long_rollout import settled_frames
+
+    flag = settled_frames(a, ndim=1)
+    assert flag[0, 21:].all() and not flag[0, :20].any() and not flag[1].any()
+    ref = rng.standard_normal((2, frames + 1, n, 1))
+    plain = long_rollout_statistics(a, ref, ndim=1, length=2 * np.pi, dt=1.0)
+    chaotic = long_rollout_statistics(
+        a, ref, ndim=1, length=2 * np.pi, dt=1.0, exclude_settled=True
+    )
+    assert plain["spectrum_max_rel_error"] > 5  # the wave's mode dominates the average
+    # the chaotic statistics are those of the unsettled frames alone (frame 20, the first of the
+    # wave, still counts: it changed from frame 19)
+    keep = np.concatenate([a[0, :21], a[1]])[None]
+    direct = long_rollout_statistics(keep, ref, ndim=1, length=2 * np.pi, dt=1.0)
+    np.testing.assert_allclose(
+        chaotic["spectrum_rel_error"], direct["spectrum_rel_error"], rtol=1e-12
+    )
+    assert chaotic["spectrum_max_rel_error"] < plain["spectrum_max_rel_error"] / 3
+    assert chaotic["settled_fraction"] == pytest.approx(40 / 122)
+    assert chaotic["settled_fraction_reference"] == 0.0
+    with pytest.raises(ValueError, match="settled_frames: expected"):
+        settled_frames(a[:, :1], ndim=1)

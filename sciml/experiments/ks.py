@@ -61,6 +61,9 @@ QUICK = ExperimentSetup(
     noise_std=0.05,
     long_frames=1000,
     long_burn_in=100,
+    long_val=16,
+    long_test=64,
+    long_exclude_settled=True,
     candidates=3,
 )
 FULL = ExperimentSetup(

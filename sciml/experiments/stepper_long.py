@@ -26,12 +26,13 @@ def make_long_reference(setup: ExperimentSetup, *, seed: int) -> tuple[np.ndarra
     several) and ``n_test`` for the reported long-rollout statistics."""
     from sciml.solvers import coarsen_array
 
-    n_val = setup.n_val if setup.candidates > 1 else 0
+    n_val = (setup.long_val or setup.n_val) if setup.candidates > 1 else 0
+    n_test = setup.long_test or setup.n_test
     stage(
-        f"generating {n_val + setup.n_test} long reference trajectories ({setup.long_frames} "
+        f"generating {n_val + n_test} long reference trajectories ({setup.long_frames} "
         "frames) for the long-rollout statistics"
     )
-    fine = _generate(setup, n_val + setup.n_test, setup.long_frames, seed=seed + 7919)
+    fine = _generate(setup, n_val + n_test, setup.long_frames, seed=seed + 7919)
     coarse = coarsen_array(fine, tuple(setup.coarse_shape), ndim=setup.ndim)
     return coarse[:n_val], coarse[n_val:]
 
@@ -54,6 +55,7 @@ def long_rollout(setup: ExperimentSetup, model: Any, reference: np.ndarray) -> d
         length=setup.length,
         dt=setup.frame_dt,
         burn_in=setup.long_burn_in,
+        exclude_settled=setup.long_exclude_settled,
     )
 
 
@@ -126,7 +128,13 @@ def reference_noise_floor(setup: ExperimentSetup, a: np.ndarray, b: np.ndarray) 
     from sciml.metrics.long_rollout import long_rollout_statistics
 
     stats = long_rollout_statistics(
-        a, b, ndim=setup.ndim, length=setup.length, dt=setup.frame_dt, burn_in=setup.long_burn_in
+        a,
+        b,
+        ndim=setup.ndim,
+        length=setup.length,
+        dt=setup.frame_dt,
+        burn_in=setup.long_burn_in,
+        exclude_settled=setup.long_exclude_settled,
     )
     return float(stats["spectrum_max_rel_error"])
 
@@ -143,6 +151,8 @@ def long_rollout_summary(
         "long_horizon_over_training_horizon": long["horizon"] / train_horizon,
         "spectrum_error_long": long["spectrum_max_rel_error"],
         "spectrum_error_long_noise_floor": floor,
+        "settled_fraction_long": long.get("settled_fraction"),
+        "settled_fraction_reference_long": long.get("settled_fraction_reference"),
         "long_rollout": {
             **long,
             "definition": (
@@ -151,7 +161,15 @@ def long_rollout_summary(
                 f"training unroll of {train_horizon:g}); bounded = {long['bound_definition']}; "
                 f"spectrum error = max over shells 1..{long['max_shell']} of |E_learned - E_ref| "
                 f"/ E_ref, time-averaged after {setup.long_burn_in} frames over the bounded "
-                "trajectories; noise floor = the same error between two halves of the reference"
+                "trajectories"
+                + (
+                    ", over the frames that are not steady up to a translation (settled "
+                    "frames: trapped in a steady or travelling-wave state; their share is "
+                    "reported as settled_fraction*)"
+                    if setup.long_exclude_settled
+                    else ""
+                )
+                + "; noise floor = the same error between two halves of the reference"
             ),
         },
         "candidates": candidates,

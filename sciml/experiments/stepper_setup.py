@@ -29,6 +29,13 @@ class ExperimentSetup:
         long rollouts: the stepper learns to pull perturbed states back onto the data).
       long_frames: length (in frames) of the long rollouts scored for boundedness and long-time
         statistics (0: none); long_burn_in: frames dropped before averaging those statistics.
+      long_val / long_test: number of long validation / test trajectories (0: ``n_val`` /
+        ``n_test``); their statistics are averaged over the attractor, so more trajectories
+        lower the sampling noise of the spectrum comparison.
+      long_exclude_settled: average the long-time statistics over the frames that are not
+        steady up to a translation (:func:`sciml.metrics.long_rollout.settled_frames`), and
+        report the share of settled frames separately (KS at L = 64 holds a stable steady
+        state beside its chaotic attractor).
       candidates: training seeds tried; with more than one, each is trained in
         ``out/candidates/seedS`` and the one whose long validation rollouts stay bounded with the
         smallest long-time spectrum error becomes the run in ``out`` (validation data only).
@@ -64,6 +71,9 @@ class ExperimentSetup:
     noise_std: float = 0.0
     long_frames: int = 0
     long_burn_in: int = 100
+    long_val: int = 0
+    long_test: int = 0
+    long_exclude_settled: bool = False
     candidates: int = 1
 
     @property
