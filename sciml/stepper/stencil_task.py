@@ -50,14 +50,16 @@ class StencilRolloutTask(RolloutTask):
         for _ in range(self.pushforward):
             u, t = jax.lax.stop_gradient(model.frame(u, t, forcing))
         k_active = self.active_unroll(step)
-        if self.truncate is None:  # one compiled frame (scan): fast to compile for long unrolls
+        if self.truncate is None:  # a scan: one compiled frame for long unrolls
             ys = jnp.moveaxis(targets[:, self.pushforward : self.n_target], 1, 0)
 
             def body(carry, y):
                 carry = model.frame(*carry, forcing)
                 return carry, jnp.mean(((carry[0] - y.astype(jnp.float32)) / sigma) ** 2)
 
-            _, mses = jax.lax.scan(body, (u, t), ys)
+            # Unrolled up to 16 frames: XLA's CPU backward of this rolled scan ran 27x slower than
+            # the unrolled one (462 ms against 17 ms for 4 frames of batch 32, measured).
+            _, mses = jax.lax.scan(body, (u, t), ys, unroll=min(ys.shape[0], 16))
             weights = (jnp.arange(self.unroll) < k_active).astype(jnp.float32)
             loss = jnp.sum(weights * mses) / k_active.astype(jnp.float32)
             return loss, {"mse_first_step": mses[0], "mse_last_step": mses[k_active - 1]}
