@@ -35,7 +35,7 @@ def long_reference():
     from sciml.solvers.fem import rectangle
 
     from sciml.experiments.graphs import Setup
-    from sciml.experiments.graphs_long import dirichlet_modes, long_frames, reference_long
+    from sciml.experiments.graphs_long import long_frames, reference_phase
 
     setup = Setup(n_cells=8, substeps=1)  # one Crank-Nicolson step per frame: cheap
     mesh = rectangle(8, 8)
@@ -44,16 +44,7 @@ def long_reference():
     d2 = ((mesh.nodes[None, None] - centres[:, :, None]) ** 2).sum(-1)  # (3, 4, N)
     z0 = np.einsum("sb,sbn->sn", signs, np.exp(-d2 / (2 * 0.1**2)))[..., None]
     z0[:, np.unique(mesh.boundary_edges)] = 0.0  # the Dirichlet value
-    ref, solver = reference_long(mesh, setup, z0, long_frames(setup))
-    lam, modes = dirichlet_modes(solver)
-    context = {
-        "solver": solver,
-        "modes": modes,
-        "eigenvalues": lam,
-        "kappa": setup.kappa,
-        "dt": setup.frame_dt,
-        "train_horizon": setup.unroll * setup.frame_dt,
-    }
+    ref, context, _ = reference_phase(mesh, setup, z0, long_frames(setup))
     return ref, context
 
 

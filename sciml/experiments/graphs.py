@@ -17,6 +17,12 @@ over the whole horizon: nRMSE (PDEBench), correlation time (0.8) and wall time p
 sample (CPU, jit). The classical solver at lower cost (one Crank-Nicolson or implicit-Euler step
 per frame, a mesh twice as coarse) gives the error a learned stepper must beat at equal cost.
 
+Long rollouts (:mod:`sciml.experiments.graphs_long`): every learned stepper and the FEM reference
+run ``max(1000, 50 x unroll)`` frames from the held-out states. Diffusion has no attractor, so
+instead of time-averaged statistics: bounded fraction and time to blow-up, whether the energy
+``||u||_M`` ever grows, the late decay rate of ``||u||_M`` against the reference's (and
+``2 pi^2 kappa``), and the late fields' energy outside the slowest eigenmode.
+
 Spectral filtering (Defferrard et al.'s filter, on real graphs shipped with pygsp: the airfoil
 mesh, the Minnesota road network, the Stanford bunny): smooth signals (pygsp heat kernel of white
 noise) plus noise; a K-term Chebyshev filter ``sum_k theta_k T_k(L~)`` fitted by least squares on
@@ -33,13 +39,12 @@ from typing import Any
 import numpy as np
 
 from sciml.experiments.graphs_long import (
+    COLORS,
     definition,
-    dirichlet_modes,
     long_frames,
+    long_panels,
     long_statistics,
-    norm_panel,
-    reference_long,
-    reference_summary,
+    reference_phase,
     timed_rollout,
 )
 from sciml.experiments.runner import finish_out_dir, prepare_out_dir, save_figure, stage, write_json
@@ -336,7 +341,8 @@ def _figures(out, methods, times, spectral, long_ref, setup) -> list[str]:
         ax = fig.add_subplot(2, 3, i + 1)
         for key, m in methods.items():
             if key.startswith(disc + "/") and "curve" in m:
-                ax.semilogy(times[1:], np.asarray(m["curve"])[1:], label=key.split("/", 1)[1])
+                name = key.split("/", 1)[1]
+                ax.semilogy(times[1:], m["curve"][1:], label=name, color=COLORS.get(name))
         ax.set(title=f"{disc}: rollout error", xlabel="t", ylabel="nRMSE")
         ax.legend(fontsize=7)
     ax = fig.add_subplot(2, 3, 3)
@@ -351,7 +357,7 @@ def _figures(out, methods, times, spectral, long_ref, setup) -> list[str]:
         xlabel="seconds per step and sample",
         ylabel="mean nRMSE",
     )
-    _long_panels(fig, methods, long_ref, setup)
+    long_panels(fig, methods, long_ref, setup.frame_dt, setup.kappa)
     fig.tight_layout()
     save_figure(fig, out / "graphs_rollout.png")
     names.append("graphs_rollout.png")
@@ -369,39 +375,6 @@ def _figures(out, methods, times, spectral, long_ref, setup) -> list[str]:
         save_figure(fig, out / "graphs_spectral_filtering.png")
         names.append("graphs_spectral_filtering.png")
     return names
-
-
-def _long_panels(fig, methods: dict, long_ref: dict, setup: Setup) -> None:
-    """Row 2: ||u||_M(t) over the long horizon per discretisation; the late eigen-shell spectra."""
-    ax_s = fig.add_subplot(2, 3, 6)
-    for i, (disc, ref) in enumerate(long_ref.items()):
-        curves = {"FEM reference": ref["norm_curve"]}
-        curves |= {
-            k.split("/", 1)[1]: m["norm_curve"]
-            for k, m in methods.items()
-            if k.startswith(disc + "/") and "norm_curve" in m
-        }
-        n_long = len(ref["norm_curve"]) - 1
-        norm_panel(
-            fig.add_subplot(2, 3, 4 + i),
-            curves,
-            setup.frame_dt,
-            setup.kappa,
-            f"{disc}: long rollout ({n_long} steps), energy norm",
-        )
-        style = "-" if disc == "grid" else "--"
-        ax_s.semilogy(ref["shell_k"], ref["late_shell_spectrum"], "k" + style, lw=2,
-                      label=f"{disc}/reference")  # fmt: skip
-        for k, m in methods.items():
-            if k.startswith(disc + "/") and "late_shell_spectrum" in m:
-                ax_s.semilogy(m["shell_k"], m["late_shell_spectrum"], style, lw=1, label=k)
-    ax_s.set(
-        title="late fields: energy fraction per eigenmode shell",
-        xlabel="k = sqrt(lambda) (FEM Laplacian eigenvalues)",
-        ylabel="fraction of ||u||_M^2",
-        ylim=(1e-16, 2),
-    )
-    ax_s.legend(fontsize=5, ncol=2)
 
 
 # ------------------------------------------------------------------------------------ the run
@@ -453,19 +426,7 @@ def reproduce(
         for name, res in _fem_baselines(mesh, coarse[disc], setup, test).items():
             methods[f"{disc}/{name}"] = res
         stage(f"{disc}: FEM reference over the long horizon ({n_long} frames)")
-        t0 = time.perf_counter()
-        ref_long, ref_solver = reference_long(mesh, setup, test[:, 0], n_long)
-        lam, modes = dirichlet_modes(ref_solver)
-        context = {
-            "solver": ref_solver,
-            "modes": modes,
-            "eigenvalues": lam,
-            "kappa": setup.kappa,
-            "dt": setup.frame_dt,
-            "train_horizon": train_horizon,
-        }
-        long_ref[disc] = reference_summary(ref_long, **context)
-        long_ref[disc]["long_rollout_s"] = time.perf_counter() - t0
+        ref_long, context, long_ref[disc] = reference_phase(mesh, setup, test[:, 0], n_long)
         n = setup.n_cells + 1
         graph = (
             FixedGraph.from_grid((n, n), spacing=1.0 / setup.n_cells, periodic=False)

@@ -35,6 +35,7 @@ ENERGY_RTOL = 1e-5  # a frame "grows" if ||u||_M exceeds the previous frame's by
 BOUND_FACTOR = 10.0
 WINDOW_START = 0.5  # the decay rate is fitted over the second half of the long horizon ...
 WINDOW_FLOOR = 1e-10  # ... where the reference is above this fraction of its initial norm
+COLORS = {"convnet": "tab:purple", "cheb": "tab:brown", "gcn": "tab:pink", "mpnn": "tab:gray"}
 
 
 def long_frames(setup: Any) -> int:
@@ -166,6 +167,27 @@ def reference_summary(
     }
 
 
+def reference_phase(
+    mesh: Any, setup: Any, z0: np.ndarray, n_frames: int
+) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
+    """The long FEM reference from ``z0``, the context :func:`long_statistics` needs (solver,
+    eigenpairs, rates) and the reference's own :func:`reference_summary` (with its wall time)."""
+    t0 = time.perf_counter()
+    ref, solver = reference_long(mesh, setup, z0, n_frames)
+    lam, modes = dirichlet_modes(solver)
+    context = {
+        "solver": solver,
+        "modes": modes,
+        "eigenvalues": lam,
+        "kappa": setup.kappa,
+        "dt": setup.frame_dt,
+        "train_horizon": setup.unroll * setup.frame_dt,
+    }
+    summary = reference_summary(ref, **context)
+    summary["long_rollout_s"] = time.perf_counter() - t0
+    return ref, context, summary
+
+
 def definition(n_frames: int, dt: float, train_horizon: float, n_test: int) -> str:
     """The ``definition`` string of the long-rollout fields of ``summary.json``."""
     return (
@@ -199,21 +221,56 @@ def timed_rollout(step: Any, z0: np.ndarray, n_frames: int) -> tuple[np.ndarray,
 
 def norm_panel(ax: Any, curves: dict[str, np.ndarray], dt: float, kappa: float, title: str) -> None:
     """``||u||_M(t) / ||u(0)||_M`` (median over test runs) on a log scale, with the analytic
-    slope ``exp(-2 pi^2 kappa t)`` through the reference's end of the first half."""
+    slope ``exp(-2 pi^2 kappa t)`` ten times above the reference at mid-horizon."""
     for name, c in curves.items():
         t = np.arange(len(c)) * dt
         ref = "reference" in name
-        ax.semilogy(t, c, "k-" if ref else "-", lw=2.0 if ref else 1.0, label=name)
+        kw = {"color": "k", "lw": 2.0} if ref else {"color": COLORS.get(name), "lw": 1.0}
+        ax.semilogy(t, c, "-", label=name, **kw)
     ref = next((c for n, c in curves.items() if "reference" in n), None)
     if ref is not None:
         t = np.arange(len(ref)) * dt
         m = len(ref) // 2
-        ax.semilogy(
-            t, ref[m] * np.exp(-2 * np.pi**2 * kappa * (t - t[m])), "k:", lw=1, label="2 pi^2 kappa"
-        )
+        slope = 10 * ref[m] * np.exp(-2 * np.pi**2 * kappa * (t - t[m]))
+        ax.semilogy(t[m // 2 :], slope[m // 2 :], "k:", lw=1, label="exp(-2 pi^2 kappa t), x10")
         ax.set_ylim(max(float(np.nanmin(ref)) / 10, 1e-14), 10)
     ax.set(title=title, xlabel="t", ylabel="||u||_M / ||u(0)||_M (median)")
     ax.legend(fontsize=6)
+
+
+def long_panels(fig: Any, methods: dict, long_ref: dict, dt: float, kappa: float) -> None:
+    """Row 2: ||u||_M(t) over the long horizon per discretisation; the late eigen-shell spectra."""
+    ax_s = fig.add_subplot(2, 3, 6)
+    for i, (disc, ref) in enumerate(long_ref.items()):
+        curves = {"FEM reference": ref["norm_curve"]}
+        curves |= {
+            k.split("/", 1)[1]: m["norm_curve"]
+            for k, m in methods.items()
+            if k.startswith(disc + "/") and "norm_curve" in m
+        }
+        n_long = len(ref["norm_curve"]) - 1
+        norm_panel(
+            fig.add_subplot(2, 3, 4 + i),
+            curves,
+            dt,
+            kappa,
+            f"{disc}: energy norm over {n_long} steps",
+        )
+        style = "-" if disc == "grid" else "--"
+        ax_s.semilogy(ref["shell_k"], ref["late_shell_spectrum"], "k" + style, lw=2,
+                      label=f"{disc}/reference")  # fmt: skip
+        for k, m in methods.items():
+            if k.startswith(disc + "/") and "late_shell_spectrum" in m:
+                name = k.split("/", 1)[1]
+                ax_s.semilogy(m["shell_k"], m["late_shell_spectrum"], style, lw=1, label=k,
+                              color=COLORS.get(name))  # fmt: skip
+    ax_s.set(
+        title="late fields: energy fraction per eigenmode shell",
+        xlabel="k = sqrt(lambda) of the FEM Laplacian (shells pi wide)",
+        ylabel="fraction of ||u||_M^2",
+        ylim=(1e-16, 2),
+    )
+    ax_s.legend(fontsize=5, ncol=2)
 
 
 def _nanmean(a: np.ndarray) -> float:
