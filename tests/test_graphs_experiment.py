@@ -97,6 +97,7 @@ def test_long_statistics_flag_a_spurious_fixed_point_and_a_blow_up(long_referenc
     exact = long_statistics(ref.astype(np.float32), ref, **context)
     assert exact["bounded_fraction_long"] == 1.0 and exact["energy_monotone_fraction"] == 1.0
     assert exact["decay_rate_rel_error"] < 1e-4 and exact["blowup_time_learned"] == np.inf
+    assert exact["spectrum_error_long"] < 1e-10
     assert exact["long_horizon_over_training_horizon"] == pytest.approx(1000.0)
     # an emulator with a spurious zero u* of its tendency: u = ref + (1 - exp(-t)) u*
     m, modes = context["solver"].M, context["modes"]
@@ -108,6 +109,7 @@ def test_long_statistics_flag_a_spurious_fixed_point_and_a_blow_up(long_referenc
     # half its late energy sits outside the slowest mode (up to the reference's share, which is
     # below exp(-kappa lambda_1 25) ~ 4e-5 of its initial norm); its norm stays at ||u*||
     assert s["late_energy_outside_slowest_mode"] == pytest.approx(0.5, abs=1e-4)
+    assert s["spectrum_error_long"] == pytest.approx(0.5, abs=1e-4)  # mode 2 is in shell 2
     norm0 = np.median(weighted_norm(ref[:, :1], m)[:, 0])
     assert s["final_norm_over_initial"] == pytest.approx(0.01 * np.sqrt(2) / norm0, rel=0.2)
     # a stepper that amplifies: the first trajectory grows by exp(t), the others are exact
