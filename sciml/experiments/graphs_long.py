@@ -27,6 +27,7 @@ All learned models and the reference start from the held-out initial states and 
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -286,10 +287,7 @@ def _nanmean(a: np.ndarray) -> float:
 
 
 def _nanmedian(a: np.ndarray, axis: int | None = None) -> Any:
-    with np.errstate(invalid="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out = np.nanmedian(a, axis=axis)
+    with warnings.catch_warnings():  # all-NaN slices (every rollout blown up) give NaN, quietly
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanmedian(a, axis=axis)
     return float(out) if axis is None else out
