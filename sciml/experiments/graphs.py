@@ -17,6 +17,12 @@ over the whole horizon: nRMSE (PDEBench), correlation time (0.8) and wall time p
 sample (CPU, jit). The classical solver at lower cost (one Crank-Nicolson or implicit-Euler step
 per frame, a mesh twice as coarse) gives the error a learned stepper must beat at equal cost.
 
+Long rollouts (:mod:`sciml.experiments.graphs_long`): every learned stepper and the FEM reference
+run ``max(1000, 50 x unroll)`` frames from the held-out states. Diffusion has no attractor, so
+instead of time-averaged statistics: bounded fraction and time to blow-up, whether the energy
+``||u||_M`` ever grows, the late decay rate of ``||u||_M`` against the reference's (and
+``2 pi^2 kappa``), and the late fields' energy outside the slowest eigenmode.
+
 Spectral filtering (Defferrard et al.'s filter, on real graphs shipped with pygsp: the airfoil
 mesh, the Minnesota road network, the Stanford bunny): smooth signals (pygsp heat kernel of white
 noise) plus noise; a K-term Chebyshev filter ``sum_k theta_k T_k(L~)`` fitted by least squares on
@@ -32,6 +38,15 @@ from typing import Any
 
 import numpy as np
 
+from sciml.experiments.graphs_long import (
+    COLORS,
+    definition,
+    long_frames,
+    long_panels,
+    long_statistics,
+    reference_phase,
+    timed_rollout,
+)
 from sciml.experiments.runner import finish_out_dir, prepare_out_dir, save_figure, stage, write_json
 
 
@@ -55,6 +70,9 @@ class Setup:
     filter_orders: tuple[int, ...] = (2, 4, 8, 16)
     n_signals: int = 40
     noise: float = 0.5
+    unroll: int = 1  # training unroll (frames)
+    long_min_frames: int = 1000  # long rollouts: max(long_min_frames, long_factor x unroll)
+    long_factor: int = 50
 
 
 QUICK = Setup()
@@ -147,11 +165,13 @@ def _fit(model, windows: dict, setup: Setup, seed: int):
         mesh=MeshConfig(data=1),
     )
     t0 = time.perf_counter()
-    result = fit(model, RolloutTask(1), ArraySource(windows), config=config)
+    result = fit(model, RolloutTask(setup.unroll), ArraySource(windows), config=config)
     return time.perf_counter() - t0, float(result.history[-1]["loss"])
 
 
-def _graph_method(kind, graph, fixed, train, test, setup, seed) -> tuple[dict, np.ndarray]:
+def _graph_method(kind, graph, fixed, train, test, setup, seed, n_long) -> tuple[dict, np.ndarray]:
+    """Train one graph stepper; its scores over the horizon, and its long rollout
+    ``(S, n_long + 1, N, 1)`` from the test initial states."""
     import jax
     from flax import nnx
 
@@ -177,7 +197,7 @@ def _graph_method(kind, graph, fixed, train, test, setup, seed) -> tuple[dict, n
         **normalisation_stats(train, setup.frame_dt),
         rngs=nnx.Rngs(seed),
     )
-    train_s, loss = _fit(model, make_windows(train), setup, seed)
+    train_s, loss = _fit(model, make_windows(train, n_target=setup.unroll), setup, seed)
     pred = graph_rollout(model.step, test[:, 0], setup.n_frames)
     sc = score(pred, test, np.arange(setup.n_frames + 1) * setup.frame_dt)
     step = jax.jit(model.step)
@@ -191,11 +211,13 @@ def _graph_method(kind, graph, fixed, train, test, setup, seed) -> tuple[dict, n
         "parameters": n_params,
         "curve": sc["nrmse"],
     }
-    return info, pred
+    long, info["long_rollout_s"] = timed_rollout(model.step, test[:, 0], n_long)
+    return info, long
 
 
-def _convnet(train, test, setup, seed) -> dict:
-    """The standard ConvNet stepper (sciml.stepper) on the grid's interior nodes."""
+def _convnet(train, test, setup, seed, n_long) -> tuple[dict, np.ndarray]:
+    """The standard ConvNet stepper (sciml.stepper) on the grid's interior nodes; its scores and
+    its long rollout ``(S, n_long + 1, N, 1)`` (zero on the boundary nodes)."""
     import jax
     from flax import nnx
 
@@ -220,7 +242,7 @@ def _convnet(train, test, setup, seed) -> dict:
         **stats,
         rngs=nnx.Rngs(seed),
     )
-    w = make_windows(tr.reshape(*tr.shape[:2], -1, 1))
+    w = make_windows(tr.reshape(*tr.shape[:2], -1, 1), n_target=setup.unroll)
     w = {k: v.reshape(*v.shape[:2], *tr.shape[2:]) for k, v in w.items()}
     train_s, loss = _fit(model, w, setup, seed)
     pred_i = any_rollout(model.step, te[:, 0], setup.n_frames)
@@ -230,14 +252,19 @@ def _convnet(train, test, setup, seed) -> dict:
     sc = score(pred, test, np.arange(setup.n_frames + 1) * setup.frame_dt)
     sec = seconds_per_step(jax.jit(model.step), jax.numpy.asarray(te[:, 0], jax.numpy.float32))
     n_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
-    return {
+    long_i, long_s = timed_rollout(model.step, te[:, 0], n_long)
+    long = np.zeros((test.shape[0], n_long + 1, n, n, 1), np.float32)
+    long[:, :, 1:-1, 1:-1] = long_i
+    info = {
         **_summary(sc),
         "seconds_per_step": sec / test.shape[0],
         "train_s": train_s,
         "final_loss": loss,
         "parameters": n_params,
         "curve": sc["nrmse"],
+        "long_rollout_s": long_s,
     }
+    return info, long.reshape(test.shape[0], n_long + 1, -1, 1)
 
 
 # ------------------------------------------------------------------------------------ spectral
@@ -302,19 +329,23 @@ def _snr(clean: np.ndarray, est: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------ figures
 
 
-def _figures(out, methods: dict, times: np.ndarray, spectral: dict) -> list[str]:
+_FIGURE_ONLY = ("curve", "norm_curve", "shell_k")
+
+
+def _figures(out, methods, times, spectral, long_ref, setup) -> list[str]:
     from matplotlib.figure import Figure
 
     names = []
-    fig = Figure(figsize=(12, 4.2))
+    fig = Figure(figsize=(12, 8.4))
     for i, disc in enumerate(("grid", "mesh")):
-        ax = fig.add_subplot(1, 3, i + 1)
+        ax = fig.add_subplot(2, 3, i + 1)
         for key, m in methods.items():
             if key.startswith(disc + "/") and "curve" in m:
-                ax.semilogy(times[1:], np.asarray(m["curve"])[1:], label=key.split("/", 1)[1])
+                name = key.split("/", 1)[1]
+                ax.semilogy(times[1:], m["curve"][1:], label=name, color=COLORS.get(name))
         ax.set(title=f"{disc}: rollout error", xlabel="t", ylabel="nRMSE")
         ax.legend(fontsize=7)
-    ax = fig.add_subplot(1, 3, 3)
+    ax = fig.add_subplot(2, 3, 3)
     for key, m in methods.items():
         if not m["nrmse"] > 0:  # the reference itself
             continue
@@ -326,6 +357,7 @@ def _figures(out, methods: dict, times: np.ndarray, spectral: dict) -> list[str]
         xlabel="seconds per step and sample",
         ylabel="mean nRMSE",
     )
+    long_panels(fig, methods, long_ref, setup.frame_dt, setup.kappa)
     fig.tight_layout()
     save_figure(fig, out / "graphs_rollout.png")
     names.append("graphs_rollout.png")
@@ -381,6 +413,9 @@ def reproduce(
     kinds = ["cheb", "gcn"] + (["mpnn"] if hasattr(zoo, "MeshGraphNet") else [])
     methods: dict[str, dict] = {}
     times = np.arange(setup.n_frames + 1) * setup.frame_dt
+    n_long = long_frames(setup)
+    train_horizon = setup.unroll * setup.frame_dt
+    long_ref: dict[str, dict] = {}
     for disc, mesh in meshes.items():
         stage(
             f"{disc}: FEM heat data on {mesh.n_nodes} nodes ({setup.n_train} + {setup.n_test} runs)"
@@ -390,6 +425,8 @@ def reproduce(
         fixed = solver.bc.dirichlet_nodes
         for name, res in _fem_baselines(mesh, coarse[disc], setup, test).items():
             methods[f"{disc}/{name}"] = res
+        stage(f"{disc}: FEM reference over the long horizon ({n_long} frames)")
+        ref_long, context, long_ref[disc] = reference_phase(mesh, setup, test[:, 0], n_long)
         n = setup.n_cells + 1
         graph = (
             FixedGraph.from_grid((n, n), spacing=1.0 / setup.n_cells, periodic=False)
@@ -398,15 +435,24 @@ def reproduce(
         )
         if disc == "grid":
             stage("grid: training the standard ConvNet stepper")
-            methods["grid/convnet"] = _convnet(train, test, setup, seed)
+            info, long = _convnet(train, test, setup, seed, n_long)
+            methods["grid/convnet"] = info | long_statistics(long, ref_long, **context)
         for kind in kinds:
             stage(f"{disc}: training the {kind} graph stepper ({setup.steps} steps)")
-            methods[f"{disc}/{kind}"], _ = _graph_method(
-                kind, graph, fixed, train, test, setup, seed
-            )
+            info, long = _graph_method(kind, graph, fixed, train, test, setup, seed, n_long)
+            methods[f"{disc}/{kind}"] = info | long_statistics(long, ref_long, **context)
+        for key, m in methods.items():
+            if key.startswith(disc + "/") and "bounded_fraction_long" in m:
+                err = m["decay_rate_rel_error"]
+                stage(
+                    f"{key}: long rollout ({n_long} frames) bounded in "
+                    f"{m['bounded_fraction_long']:.0%}, energy never grows in "
+                    f"{m['energy_monotone_fraction']:.0%}, decay-rate error "
+                    + (f"{err:.1%}" if np.isfinite(err) else "- (none bounded)")
+                )
     stage("spectral filtering on pygsp graphs (airfoil, Minnesota, bunny)")
     spectral = _spectral_filtering(setup, seed)
-    figures = _figures(out, methods, times, spectral)
+    figures = _figures(out, methods, times, spectral, long_ref, setup)
     learned = {k: v for k, v in methods.items() if k.startswith("mesh/") and "fem" not in k}
     best = min(learned, key=lambda k: learned[k]["nrmse"])
     fem = {k: v for k, v in methods.items() if k.startswith("mesh/fem") and "reference" not in k}
@@ -420,7 +466,12 @@ def reproduce(
         "setup": asdict(setup),
         "nodes": {k: m.n_nodes for k, m in meshes.items()},
         "methods": {
-            k: {kk: vv for kk, vv in v.items() if kk != "curve"} for k, v in methods.items()
+            k: {kk: vv for kk, vv in v.items() if kk not in _FIGURE_ONLY}
+            for k, v in methods.items()
+        },
+        "long_rollout_reference": {
+            d: {kk: vv for kk, vv in v.items() if kk not in _FIGURE_ONLY}
+            for d, v in long_ref.items()
         },
         "equal_cost": {
             "learned": best,
@@ -441,6 +492,12 @@ def reproduce(
             "below 0.8 (linear interpolation); the horizon if never",
             "seconds_per_step": "wall time of one frame step per sample (CPU; learned: jit, "
             "batch of test runs; FEM: sparse LU solves, all substeps)",
+            "long_rollout": definition(n_long, setup.frame_dt, train_horizon, setup.n_test),
+            "long_rollout_reference": "the FEM reference's own long-time statistics: decay_rate "
+            "fitted as for the learned models, against the analytic 2 pi^2 kappa of the unit "
+            "square and the FEM's discrete kappa lambda_1,h (smallest eigenvalue of K phi = "
+            "lambda M phi on the free nodes); fem_eigenvalue_rel_error = (lambda_1,h - 2 pi^2) "
+            "/ 2 pi^2, the spatial discretisation error of the rate",
         },
         "figures": figures,
     }

@@ -6,6 +6,8 @@
 - :mod:`sciml.metrics.spectra`  energy and enstrophy spectra of periodic 1-D/2-D/3-D fields.
 - :mod:`sciml.metrics.long_rollout`  long rollouts: bounded fraction, time to blow-up, and the
   attractor's statistics (time-averaged spectrum, value distribution) against a reference.
+- :mod:`sciml.metrics.dissipation`  long rollouts of dissipative problems without an attractor:
+  energy norm ``||u||_M``, first growth, late decay-rate fit, energy per eigenmode (and shells).
 - :mod:`sciml.metrics.image`    image quality as the fastMRI evaluation: NMSE, PSNR, SSIM per
   volume, and a differentiable SSIM (JAX) for training losses.
 - :mod:`sciml.metrics.spectra3d`  3-D power/cross spectra, T(k), r(k), CIC density, displacement
@@ -39,6 +41,12 @@ _LAZY: dict[str, str] = {
     "energy_spectrum_from_vorticity": "sciml.metrics.spectra",
     "first_unbounded_frame": "sciml.metrics.long_rollout",
     "long_rollout_statistics": "sciml.metrics.long_rollout",
+    "weighted_norm": "sciml.metrics.dissipation",
+    "first_growth_frame": "sciml.metrics.dissipation",
+    "late_window": "sciml.metrics.dissipation",
+    "decay_rate": "sciml.metrics.dissipation",
+    "modal_energy_fractions": "sciml.metrics.dissipation",
+    "eigen_shell_spectrum": "sciml.metrics.dissipation",
     "mse": "sciml.metrics.image",
     "nmse": "sciml.metrics.image",
     "psnr": "sciml.metrics.image",
