@@ -8,8 +8,9 @@
 !
 !   usage: sciml_stepper ARTIFACT.h5 INPUT.h5 OUTPUT.h5 NSTEPS
 !
-!   INPUT.h5   dataset "state": float64, shape (B, n_1[, n_2[, n_3]], C) in C order, channels last
-!   OUTPUT.h5  dataset "state":    the state after NSTEPS steps, same shape
+!   INPUT.h5   dataset "state": float64, shape (B, n0[, n1[, n2]], C) in C order, channels last
+!   OUTPUT.h5  dataset "state":    the state after NSTEPS steps, same shape (written as
+!                                  OUTPUT.h5.part, then renamed)
 !              dataset "tendency": dz/dt of the input state, same shape
 !   Bad input: a one-line message on stderr and exit status 2.
 !
@@ -23,15 +24,15 @@
 ! bytes to Fortran, whose first index is fastest, so the shapes arrive reversed and no element is
 ! moved: the state is z(C, n2, n1, n0, B) and the kernel w(C_out, C_in, k, k, k), with Fortran
 ! spatial dimension p (p = 1 fastest) holding C axis a = ndim - p. This program works in that
-! reversed order throughout: every field is a 5-D array x(C, m1, m2, m3, B) (a 1-D or 2-D stepper
-! has unit extents m2, m3 or m3: no kernel extent, no padding there), the per-axis attributes
+! reversed order throughout: every field is a 5-D array x(C, m1, m2, m3, B) (a 1-D stepper has
+! m2 = m3 = 1, a 2-D one m3 = 1: no kernel extent, no padding there), the per-axis attributes
 ! `dx` and `grid_shape` (1-D arrays, read in C axis order) are reversed into Fortran dimensions,
 ! and shapes in messages are printed in C order again, as h5py and the spec show them. A
 ! cross-correlation sums over each axis independently, so the reversed order changes nothing
 ! else; channel vectors are contiguous, which is what the convolution's inner loop wants.
 
 module sciml_stepper_lib
-  use, intrinsic :: iso_c_binding, only: c_char, c_f_pointer, c_loc, c_ptr, c_size_t
+  use, intrinsic :: iso_c_binding, only: c_char, c_f_pointer, c_int, c_loc, c_null_char, c_ptr, c_size_t
   use, intrinsic :: iso_fortran_env, only: error_unit, int64, real64
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
   use hdf5
@@ -61,12 +62,23 @@ module sciml_stepper_lib
     type(conv_t), allocatable :: conv(:)
   end type model_t
 
+  ! Functions of the C library, through the standard C interoperability of Fortran 2003.
   interface
     pure function c_strlen(s) bind(c, name="strlen") result(n)
       import :: c_ptr, c_size_t
       type(c_ptr), value, intent(in) :: s
       integer(c_size_t) :: n
     end function c_strlen
+    function c_rename(old, new) bind(c, name="rename") result(status)
+      import :: c_char, c_int
+      character(kind=c_char), intent(in) :: old(*), new(*)
+      integer(c_int) :: status
+    end function c_rename
+    ! exit(3): status 2 without the "STOP 2" line (or backtrace) a Fortran STOP prints.
+    subroutine c_exit(status) bind(c, name="exit")
+      import :: c_int
+      integer(c_int), value :: status
+    end subroutine c_exit
   end interface
 
 contains
@@ -76,7 +88,8 @@ contains
   subroutine die(msg)
     character(len=*), intent(in) :: msg
     write (error_unit, '(a)') 'sciml_stepper: '//msg
-    error stop 2
+    flush (error_unit)
+    call c_exit(2_c_int)
   end subroutine die
 
   pure function itoa(i) result(s)
@@ -452,12 +465,16 @@ contains
     integer(hsize_t), intent(in) :: fdims(:)
     integer(hid_t) :: file
     integer :: err
-    call h5fcreate_f(path, H5F_ACC_TRUNC_F, file, err)
-    if (err < 0) call die('cannot create output '//path)
+    character(len=:), allocatable :: tmp
+    ! Written next to the output, then renamed: a reader never sees a half-written file.
+    tmp = path//'.part'
+    call h5fcreate_f(tmp, H5F_ACC_TRUNC_F, file, err)
+    if (err < 0) call die('cannot create output '//tmp)
     call write_dataset(file, 'state', z, fdims)
     call write_dataset(file, 'tendency', dz, fdims)
     call h5fclose_f(file, err)
-    if (err < 0) call die('cannot write output '//path)
+    if (err < 0) call die('cannot write output '//tmp)
+    if (c_rename(tmp//c_null_char, path//c_null_char) /= 0) call die('cannot rename '//tmp//' to '//path)
   end subroutine write_output
 
   ! Same Fortran-order dims as read, hence the same C-order shape in the file.
@@ -757,7 +774,7 @@ end module sciml_stepper_lib
 program sciml_stepper
   use sciml_stepper_lib
   use hdf5, only: h5open_f, h5close_f, h5eset_auto_f, hsize_t
-  use, intrinsic :: iso_fortran_env, only: error_unit, int64
+  use, intrinsic :: iso_fortran_env, only: int64
   implicit none
   type(model_t) :: m
   real(dp), allocatable :: z(:, :, :, :, :), dz(:, :, :, :, :)
@@ -767,8 +784,7 @@ program sciml_stepper
   integer :: err, ios
 
   if (command_argument_count() /= 4) then
-    write (error_unit, '(a)') 'usage: sciml_stepper ARTIFACT.h5 INPUT.h5 OUTPUT.h5 NSTEPS'
-    error stop 2
+    call die('usage: sciml_stepper ARTIFACT.h5 INPUT.h5 OUTPUT.h5 NSTEPS')
   end if
   artifact = argument(1)
   input = argument(2)
