@@ -673,33 +673,31 @@ contains
   end subroutine activate
 
   ! "Valid" cross-correlation of an already padded field: each axis shrinks by its kernel extent
-  ! minus 1. y(o, i) = b(o) + sum_q sum_c x(c, i + q) w(o, c, q), q over the kernel offsets.
+  ! minus 1. y(o, i) = b(o) + sum_q sum_c w(o, c, q) x(c, i + q), q over the kernel offsets.
+  ! For each offset q and each line of the fastest spatial dimension this is one matrix product
+  ! w(:, :, q) x(:, line shifted by q): (C_out, C_in) times (C_in, points), both contiguous.
   function conv_valid(cv, x) result(y)
     type(conv_t), intent(in) :: cv
     real(dp), intent(in) :: x(:, :, :, :, :)
     real(dp), allocatable :: y(:, :, :, :, :)
-    real(dp), allocatable :: acc(:)
-    integer :: cout, cin, k(maxdim), i1, i2, i3, ib, q1, q2, q3, ci
+    integer :: cout, k(maxdim), n1, i1, i2, i3, ib, q1, q2, q3
     cout = size(cv%w, 1)
-    cin = size(cv%w, 2)
     k = [size(cv%w, 3), size(cv%w, 4), size(cv%w, 5)]
-    allocate (y(cout, size(x, 2) - k(1) + 1, size(x, 3) - k(2) + 1, size(x, 4) - k(3) + 1, size(x, 5)))
-    allocate (acc(cout))
+    n1 = size(x, 2) - k(1) + 1
+    allocate (y(cout, n1, size(x, 3) - k(2) + 1, size(x, 4) - k(3) + 1, size(x, 5)))
     do ib = 1, size(y, 5)
       do i3 = 1, size(y, 4)
         do i2 = 1, size(y, 3)
-          do i1 = 1, size(y, 2)
-            acc = cv%b
-            do q3 = 1, k(3)
-              do q2 = 1, k(2)
-                do q1 = 1, k(1)
-                  do ci = 1, cin
-                    acc = acc + cv%w(:, ci, q1, q2, q3)*x(ci, i1 + q1 - 1, i2 + q2 - 1, i3 + q3 - 1, ib)
-                  end do
-                end do
+          do i1 = 1, n1
+            y(:, i1, i2, i3, ib) = cv%b
+          end do
+          do q3 = 1, k(3)
+            do q2 = 1, k(2)
+              do q1 = 1, k(1)
+                y(:, :, i2, i3, ib) = y(:, :, i2, i3, ib) + &
+                                      matmul(cv%w(:, :, q1, q2, q3), x(:, q1:q1 + n1 - 1, i2 + q2 - 1, i3 + q3 - 1, ib))
               end do
             end do
-            y(:, i1, i2, i3, ib) = acc
           end do
         end do
       end do
