@@ -127,7 +127,8 @@ def test_fortran_stepper_refuses_bad_artifacts(fortran_stepper, artifact, tmp_pa
     bad = _damage(artifact, tmp_path / "bad.h5", how)
     out = run_program(fortran_stepper, bad, np.zeros((1, 17, 2)), 1, tmp_path, check=False)
     assert out.returncode == 2
-    assert message in out.stderr and len(out.stderr.splitlines()) == 1
+    assert out.stderr.startswith(f"sciml_stepper: {bad}: ") and len(out.stderr.splitlines()) == 1
+    assert message in out.stderr
     assert not (tmp_path / "out.h5").exists()
 
 

@@ -43,6 +43,9 @@ module sciml_stepper_lib
   integer, parameter :: dp = real64
   integer, parameter :: maxdim = 3
 
+  ! The file being read, named in every message about it.
+  character(len=:), allocatable :: source
+
   type :: string_t
     character(len=:), allocatable :: s
   end type string_t
@@ -125,7 +128,7 @@ contains
     integer(hid_t) :: space
     integer :: err
     call h5aopen_f(obj, name, attr, err)
-    if (err < 0) call die('missing attribute '//where//name//'; is this a format_version 2 artifact?')
+    if (err < 0) call die(source//': missing attribute '//where//name//'; is this a format_version 2 artifact?')
     call h5aget_space_f(attr, space, err)
     call h5sget_simple_extent_npoints_f(space, count, err)
     call h5sclose_f(space, err)
@@ -142,12 +145,12 @@ contains
     type(c_ptr) :: buf
     integer :: err
     call open_attr(obj, where, name, attr, count)
-    if (count /= n) call die('attribute '//where//name//' expected '//itoa(int(n, int64))// &
+    if (count /= n) call die(source//': attribute '//where//name//' expected '//itoa(int(n, int64))// &
                              ' value(s), found '//itoa(int(count, int64)))
     allocate (v(n))
     buf = c_loc(v)
     call h5aread_f(attr, h5kind_to_type(dp, H5_REAL_KIND), buf, err)
-    if (err < 0) call die('cannot read attribute '//where//name//' as a number')
+    if (err < 0) call die(source//': cannot read attribute '//where//name//' as a number')
     call h5aclose_f(attr, err)
   end function attr_reals
 
@@ -162,12 +165,12 @@ contains
     type(c_ptr) :: buf
     integer :: err
     call open_attr(obj, where, name, attr, count)
-    if (count /= n) call die('attribute '//where//name//' expected '//itoa(int(n, int64))// &
+    if (count /= n) call die(source//': attribute '//where//name//' expected '//itoa(int(n, int64))// &
                              ' value(s), found '//itoa(int(count, int64)))
     allocate (v(n))
     buf = c_loc(v)
     call h5aread_f(attr, h5kind_to_type(int64, H5_INTEGER_KIND), buf, err)
-    if (err < 0) call die('cannot read attribute '//where//name//' as an integer')
+    if (err < 0) call die(source//': cannot read attribute '//where//name//' as an integer')
     call h5aclose_f(attr, err)
   end function attr_ints
 
@@ -176,7 +179,7 @@ contains
     character(len=*), intent(in) :: where, name
     integer(int64) :: v(1)
     v = attr_ints(obj, where, name, 1)
-    if (abs(v(1)) > huge(1)) call die('attribute '//where//name//' = '//itoa(v(1))//' is out of range')
+    if (abs(v(1)) > huge(1)) call die(source//': attribute '//where//name//' = '//itoa(v(1))//' is out of range')
     attr_int = int(v(1))
   end function attr_int
 
@@ -198,11 +201,11 @@ contains
     call h5tget_class_f(atype, cls, err)
     variable = .false.
     if (cls == H5T_STRING_F) call h5tis_variable_str_f(atype, variable, err)
-    if (.not. variable) call die('attribute '//where//name//' expected a variable-length UTF-8 string')
+    if (.not. variable) call die(source//': attribute '//where//name//' expected a variable-length UTF-8 string')
     allocate (ptrs(count), out(count))
     buf = c_loc(ptrs)
     call h5aread_f(attr, atype, buf, err)
-    if (err < 0) call die('cannot read string attribute '//where//name)
+    if (err < 0) call die(source//': cannot read string attribute '//where//name)
     do i = 1, int(count)
       out(i)%s = c_string(ptrs(i))
     end do
@@ -219,7 +222,7 @@ contains
     character(len=:), allocatable :: s
     type(string_t), allocatable :: v(:)
     v = attr_strings(obj, where, name)
-    if (size(v) /= 1) call die('attribute '//where//name//' expected one string, found '// &
+    if (size(v) /= 1) call die(source//': attribute '//where//name//' expected one string, found '// &
                                itoa(int(size(v), int64)))
     s = v(1)%s
   end function attr_string
@@ -248,29 +251,29 @@ contains
     integer(hid_t) :: dset, space, dtype
     integer(hsize_t), allocatable :: dims(:), maxdims(:)
     integer :: err, rank, cls
+    logical :: mismatch
     type(c_ptr) :: buf
     call h5dopen_f(file, name, dset, err)
-    if (err < 0) call die('missing dataset /'//name)
+    if (err < 0) call die(source//': missing dataset /'//name)
     call h5dget_type_f(dset, dtype, err)
     call h5tget_class_f(dtype, cls, err)
     call h5tclose_f(dtype, err)
-    if (cls /= H5T_FLOAT_F) call die('dataset /'//name//' expected floating point values')
+    if (cls /= H5T_FLOAT_F) call die(source//': dataset /'//name//' expected floating point values')
     call h5dget_space_f(dset, space, err)
     call h5sget_simple_extent_ndims_f(space, rank, err)
     allocate (dims(rank), maxdims(rank))
     call h5sget_simple_extent_dims_f(space, dims, maxdims, err)
     call h5sclose_f(space, err)
-    if (rank /= size(fdims)) then
-      call die('dataset /'//name//' has shape '//c_shape(dims)//', the architecture needs '//c_shape(fdims))
-    else if (any(dims /= fdims)) then
-      call die('dataset /'//name//' has shape '//c_shape(dims)//', the architecture needs '//c_shape(fdims))
-    end if
+    mismatch = rank /= size(fdims)
+    if (.not. mismatch) mismatch = any(dims /= fdims)
+    if (mismatch) call die(source//': dataset /'//name//' has shape '//c_shape(dims)// &
+                           ', the architecture needs '//c_shape(fdims))
     allocate (v(product(fdims)))
     buf = c_loc(v)
     call h5dread_f(dset, h5kind_to_type(dp, H5_REAL_KIND), buf, err)
-    if (err < 0) call die('cannot read dataset /'//name)
+    if (err < 0) call die(source//': cannot read dataset /'//name)
     call h5dclose_f(dset, err)
-    if (.not. all(ieee_is_finite(v))) call die('dataset /'//name//' holds NaN or Inf')
+    if (.not. all(ieee_is_finite(v))) call die(source//': dataset /'//name//' holds NaN or Inf')
   end function read_dataset
 
   ! --------------------------------------------------------------------------- the model
@@ -287,6 +290,7 @@ contains
     character(len=:), allocatable :: text
     character(len=16) :: num
 
+    source = path
     call h5fopen_f(path, H5F_ACC_RDONLY_F, file, err)
     if (err < 0) call die('cannot open artifact '//path//' as HDF5')
     text = attr_string(file, '/', 'format')
