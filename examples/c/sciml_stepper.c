@@ -148,6 +148,12 @@ static Model load_model(const char *path) {
 
     hid_t t = H5Gopen(f, "tendency", H5P_DEFAULT);
     if (t < 0) die("missing group", "tendency");
+    char kind[64];
+    attr_string(t, "kind", kind, sizeof kind);
+    if (strcmp(kind, "tendency") != 0) /* stencil_flux, graph: other evaluations, see the spec */
+        die("/tendency kind is not \"tendency\" (the conv -> f -> conv family); load it with "
+            "sciml.load_stepper",
+            kind);
     m.ndim = (int)attr_long(t, "ndim");
     m.channels = (int)attr_long(t, "channels");
     m.width = (int)attr_long(t, "width");
@@ -404,6 +410,13 @@ static Field read_state(const char *path, const Model *m, hsize_t dims[MAXDIM + 
         if (m->grid[a] && n[a] != m->grid[a]) die("input grid differs from the artifact's grid_shape", path);
     }
     if ((int)dims[*rank - 1] != m->channels) die("input channel count differs from the artifact's", path);
+    /* Fewest points per axis (spec, "Grid"): ghost mirrors depth * (k / 2) interior cells,
+     * reflect reflects once. */
+    int half = m->kernel_size / 2, need = 1;
+    if (strcmp(m->net_boundary, "ghost") == 0) need = m->depth * half > 1 ? m->depth * half : 1;
+    if (strcmp(m->net_boundary, "reflect") == 0) need = half + 1;
+    for (int a = 0; a < m->ndim; a++)
+        if (n[a] < need) die("input grid has an axis below the network's minimum size; use a finer grid", path);
     Field z = field_new((int)dims[0], n, m->channels);
     if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, z.v) < 0) die("cannot read", "state");
     H5Sclose(s), H5Dclose(d), H5Fclose(f);
