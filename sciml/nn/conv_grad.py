@@ -20,8 +20,11 @@ product over patches, ``dK = P^T dy`` with ``P[(n, p), (t, c)] = x[n, s p + t, c
 - on CPU, computes ``dK`` on the host with NumPy (im2col in row blocks of a few MB, each block
   one OpenBLAS GEMM accumulated in the kernel's dtype, float32 for bfloat16/float16 kernels) via
   :func:`jax.pure_callback`;
-- on every other platform (GPU, TPU), uses XLA's own gradient, which is fast there: the choice is
-  :func:`jax.lax.platform_dependent`, made when the function is lowered for a device;
+- on every other platform (GPU, TPU) is not used at all: :func:`uses_custom_vjp` (given the
+  default backend's name) sends the call to XLA's own convolution and gradients, which are the
+  fast ones there; and should a CPU-traced function be lowered for an accelerator, the weight
+  gradient inside the custom VJP is still XLA's (:func:`jax.lax.platform_dependent`, decided when
+  the function is lowered for a device);
 - computes ``dx`` with XLA's own transposed convolution on every platform (already fast).
 
 The path is opt-in: set the environment variable ``SCIML_CONV_GRAD=numpy`` (read when a function
@@ -53,7 +56,13 @@ import numpy as np
 from jax import lax
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["conv_general_dilated", "conv_valid", "grad_mode", "weight_grad_numpy"]
+__all__ = [
+    "conv_general_dilated",
+    "conv_valid",
+    "grad_mode",
+    "uses_custom_vjp",
+    "weight_grad_numpy",
+]
 
 ENV = "SCIML_CONV_GRAD"
 MODES = ("xla", "numpy")
@@ -69,6 +78,25 @@ def grad_mode() -> str:
             f"convolution gradients or set {ENV}=numpy for the NumPy weight gradient on CPU"
         )
     return mode
+
+
+def uses_custom_vjp(backend: str, mode: str | None = None) -> bool:
+    """Whether the zoo's convolution takes the custom VJP on ``backend``.
+
+    Only on CPU and only with ``mode == "numpy"`` (default: :func:`grad_mode`); on every
+    accelerator (``"gpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``, ...) the zoo runs XLA's own
+    convolution and its own gradients, which are the fast ones there.
+
+    Args:
+      backend: a JAX platform name, e.g. ``jax.default_backend()``.
+      mode: ``"xla"`` or ``"numpy"``; None reads ``$SCIML_CONV_GRAD``.
+    """
+    mode = grad_mode() if mode is None else mode
+    return mode == "numpy" and backend.strip().lower() == "cpu"
+
+
+def _backend() -> str:
+    return jax.default_backend()
 
 
 def _dimension_numbers(ndim: int) -> lax.ConvDimensionNumbers:
@@ -187,7 +215,7 @@ def conv_valid(
     """
     nd = x.ndim - 2
     strides = (1,) * nd if strides is None else tuple(int(s) for s in strides)
-    if grad_mode() != "numpy" or not jnp.issubdtype(kernel.dtype, jnp.floating):
+    if not uses_custom_vjp(_backend()) or not jnp.issubdtype(kernel.dtype, jnp.floating):
         return _forward(x, kernel, strides, precision)
     return _conv(x, kernel, strides, precision)
 
