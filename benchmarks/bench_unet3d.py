@@ -212,6 +212,11 @@ def main() -> None:
     if "profile" in ours:
         print("where the train step spends its time (XLA operations, profiler trace):")
         print(format_profile(ours["profile"], indent="  "), flush=True)
+        covered = ours["profile"].get("total_ms", 0.0) / (ours["step"]["cpu_s"] * 1e3)
+        print(
+            f"  (the traced operations add up to {covered:.0%} of the step's CPU time; the "
+            "profiler trace attributes the rest to no operation)"
+        )
     ref = None if args.no_torch else bench_torch(args.batch, args.size, w, args.repeats)
     result = {
         "benchmark": "unet3d",

@@ -15,7 +15,13 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sciml.nn import Conv
-from sciml.nn.conv_grad import conv_valid, grad_mode, uses_custom_vjp, weight_grad_numpy
+from sciml.nn.conv_grad import (
+    conv_valid,
+    grad_mode,
+    uses_custom_vjp,
+    uses_depth_taps,
+    weight_grad_numpy,
+)
 
 # (spatial shape, kernel size, strides)
 CASES = [
@@ -175,6 +181,37 @@ def test_accelerators_trace_xla_convolution(numpy_mode, monkeypatch, backend, ca
     jaxpr = str(jax.make_jaxpr(jax.grad(lambda k: jnp.sum(conv_valid(x, k) ** 2)))(k))
     assert ("pure_callback" in jaxpr) is callback
     assert ("branches_platforms" in jaxpr) is callback  # the custom VJP's platform switch
+
+
+@pytest.mark.parametrize("spatial,ksize,strides", CASES[4:])
+def test_depth_taps_equal_xla_3d(monkeypatch, spatial, ksize, strides):
+    """The default CPU path of 3-D convolutions (2-D convolutions over depth taps): output and
+    both gradients equal XLA's 3-D convolution to float32 round-off, odd/even kernels, strides."""
+    monkeypatch.delenv("SCIML_CONV_GRAD", raising=False)
+    monkeypatch.delenv("SCIML_CONV3D", raising=False)
+    x, k = _data(spatial, ksize, jnp.float32, seed=6)
+    jaxpr = str(jax.make_jaxpr(lambda x, k: conv_valid(x, k, strides))(x, k))
+    assert jaxpr.count("conv_general_dilated") == ksize[0]  # one 2-D convolution per depth tap
+    y, r = conv_valid(x, k, strides), _reference(x, k, strides)
+    np.testing.assert_allclose(y, r, rtol=0, atol=1e-6 * float(jnp.abs(r).max()))
+    # the forward sums differ by round-off (|y| ~ 10); sin'(y) carries that into the gradients
+    dx, dk = _grads(lambda x, k, s: conv_valid(x, k, s), x, k, strides)
+    rx, rk = _grads(_reference, x, k, strides)
+    np.testing.assert_allclose(dx, rx, rtol=0, atol=1e-5 * float(jnp.abs(rx).max()))
+    np.testing.assert_allclose(dk, rk, rtol=0, atol=1e-5 * float(jnp.abs(rk).max()))
+
+
+def test_depth_taps_only_for_3d_on_cpu(monkeypatch):
+    monkeypatch.delenv("SCIML_CONV3D", raising=False)
+    assert uses_depth_taps("cpu", 3)
+    assert not uses_depth_taps("cpu", 2)
+    for backend in ("gpu", "cuda", "rocm", "tpu"):
+        assert not uses_depth_taps(backend, 3), backend
+    monkeypatch.setenv("SCIML_CONV3D", "xla")
+    assert not uses_depth_taps("cpu", 3)
+    monkeypatch.setenv("SCIML_CONV3D", "fast")
+    with pytest.raises(ValueError, match=r"SCIML_CONV3D: expected one of \['taps', 'xla'\]"):
+        uses_depth_taps("cpu", 3)
 
 
 def test_weight_grad_numpy_blocks_equal_one_gemm(monkeypatch):
