@@ -67,13 +67,28 @@ PLANS: dict[str, dict[str, list[str]]] = {
     "graph_layers": {"quick": ["--nodes", "10000", "--repeats", "2"], "default": [], "gpu": []},
 }
 
-# suite -> [(label, benchmark name, arguments)]: one run, fixed sizes, each label a table row
-SUITES: dict[str, list[tuple[str, str, list[str]]]] = {
+# one thread for XLA, PyTorch (OpenMP/MKL) and NumPy: on a shared machine neither library's
+# threads then wait on descheduled siblings (OpenMP barriers suffer most)
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+}
+
+# suite -> [(label, benchmark name, arguments, extra environment)]: fixed sizes, a row per label
+SUITES: dict[str, list[tuple[str, str, list[str], dict[str, str]]]] = {
     "issue12": [
-        ("mri_unet_320", "mri_unet", ["--size", "320", "--chans", "32", "--repeats", "2"]),
-        ("mri_unet_160", "mri_unet", ["--size", "160", "--chans", "32", "--repeats", "3"]),
-        ("unet3d_d3m", "unet3d", ["--repeats", "1", "--no-profile"]),
-        ("data_pipeline", "data_pipeline", ["--sizes-gb", "0.5", "--repeats", "3"]),
+        ("mri_unet_320", "mri_unet", ["--size", "320", "--chans", "32", "--repeats", "2"], {}),
+        ("mri_unet_160", "mri_unet", ["--size", "160", "--chans", "32", "--repeats", "3"], {}),
+        (
+            "mri_unet_160_1thread",
+            "mri_unet",
+            ["--size", "160", "--chans", "32", "--repeats", "3"],
+            ONE_THREAD,
+        ),
+        ("unet3d_d3m", "unet3d", ["--repeats", "1", "--no-profile"], {}),
+        ("data_pipeline", "data_pipeline", ["--sizes-gb", "0.5", "--repeats", "3"], {}),
     ],
 }
 
@@ -170,11 +185,12 @@ def run(
     *,
     label: str | None = None,
     extra: list[str] | None = None,
+    environment: dict[str, str] | None = None,
 ) -> dict:
     label = label or name
     json_path = os.path.join(out_dir, f"{label}.json")
     cmd = command(name, size, json_path, extra)
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false", **(environment or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, env.get("PYTHONPATH")]))
     print(f"[run_all] {label}: {' '.join(cmd[1:])}", flush=True)
     t0 = time.perf_counter()
@@ -189,6 +205,8 @@ def run(
     with open(os.path.join(out_dir, f"{label}.log"), "w") as f:
         f.write(stdout + "\n--- stderr ---\n" + stderr)
     result = {"command": cmd[1:], "seconds": seconds, "returncode": code}
+    if environment:
+        result["environment"] = environment
     if code == 0 and os.path.exists(json_path):
         with open(json_path) as f:
             result["figures"] = json.load(f)
@@ -254,8 +272,10 @@ def main() -> int:
     if args.suite:
         runs = [r for r in SUITES[args.suite] if not args.only or r[1] in args.only]
         results = {
-            label: run(name, chosen, args.out, args.timeout, label=label, extra=extra)
-            for label, name, extra in runs
+            label: run(
+                name, chosen, args.out, args.timeout, label=label, extra=extra, environment=e
+            )
+            for label, name, extra, e in runs
         }
     else:
         results = {name: run(name, chosen, args.out, args.timeout) for name in names}
