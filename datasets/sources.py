@@ -425,8 +425,8 @@ class H5Source(Source):
 
     def read_batch(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
         """Samples ``indices`` read under one lock straight into the batch arrays (datasets
-        chunked one sample per chunk without filters, the layout ``sciml`` writes, are copied
-        chunk by chunk with HDF5's direct chunk read)."""
+        chunked one sample per chunk without filters are copied chunk by chunk with HDF5's
+        direct chunk read)."""
         idx = [sample_index(i, self._length, self.path) for i in indices]
         out = _empty_batch(self._spec, len(idx))
         with self._handle.lock:

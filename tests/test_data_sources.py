@@ -90,7 +90,7 @@ def test_h5_source_reads_only_the_requested_sample(tmp_path, monkeypatch):
 
 
 def test_h5_source_read_batch_direct_chunks_equal_general_read(tmp_path, monkeypatch):
-    """read_batch copies raw one-sample chunks (the layout sciml writes) with HDF5's direct chunk
+    """read_batch copies raw one-sample chunks (chunks=(1, *shape), no filter) with HDF5's direct chunk
     read; it must give what dataset[i] gives, including the fill value of a chunk never written,
     and leave big-endian, compressed and scalar-sample datasets to the general read."""
     rng = np.random.default_rng(0)
