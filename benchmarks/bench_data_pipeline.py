@@ -140,7 +140,9 @@ def main() -> int:
     parser.add_argument("--sizes-gb", type=float, nargs="+", default=[0.5, 4.0])
     parser.add_argument("--sample-shape", type=int, nargs="+", default=[128, 128, 4])
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2, help="Loader reader threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="Loader reader threads (1: the Loader's default)"
+    )
     parser.add_argument("--tmpdir", default=None, help="where to write the files")
     parser.add_argument(
         "--repeats",
@@ -212,7 +214,7 @@ def main() -> int:
             ratio_threads_cpu = pipe["samples_per_cpu_s"] / plain["samples_per_cpu_s"]
             print(
                 f"  ratio Loader / plain h5py: {ratio:.2f} (0 threads), "
-                f"{ratio_threads:.2f} ({args.threads} threads, the default); per CPU second "
+                f"{ratio_threads:.2f} ({args.threads} threads); per CPU second "
                 f"(steadier on a shared machine): {ratio_cpu:.2f}, {ratio_threads_cpu:.2f}"
             )
             extra_rss = pipe["peak_rss_mb"] - plain["peak_rss_mb"]
