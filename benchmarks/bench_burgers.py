@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from json_out import add_json_argument, write_json
 from sciml.solvers import Grid
 from sciml.solvers.fv import FVBurgers, random_forcing
 
@@ -50,6 +51,7 @@ def main(argv=None) -> dict:
     p.add_argument("--u-max", type=float, default=2.1, help="speed the baselines' dt is set for")
     p.add_argument("--time", type=float, default=1.0, help="simulated time per timed run")
     p.add_argument("--repeats", type=int, default=3)
+    add_json_argument(p)
     a = p.parse_args(argv)
     forcing = random_forcing(a.batch, key=jax.random.key(0))
     t0 = jnp.zeros(a.batch)
@@ -90,6 +92,7 @@ def main(argv=None) -> dict:
             f"{name:>14}: {r['s_per_time_unit']:.4f} s per time unit, {r['ratio_to_weno5_at_N']:.2f}x WENO5@{a.n}"
         )
     print(json.dumps({"batch": a.batch, "n": a.n, "rows": rows}))
+    write_json(a.json, {"benchmark": "burgers", "batch": a.batch, "n": a.n, "rows": rows})
     return rows
 
 

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from json_out import add_json_argument, write_json
 
 from sciml.cosmo import D3M, count_parameters
 
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--n", type=int, default=32, help="particles per side")
     parser.add_argument("--repeats", type=int, default=2)
+    add_json_argument(parser)
     args = parser.parse_args()
     print(
         f"D3M train step, width {args.width}, {args.n}^3, batch {args.batch}, "
@@ -166,8 +168,11 @@ def main() -> None:
         f"{ours['first']:.1f} s, step {ours['step']:.2f} s"
     )
     ref = bench_torch(args.width, args.batch, args.n, args.repeats)
+    result = {"benchmark": "d3m", "width": args.width, "batch": args.batch, "n": args.n}
+    result |= {"ours": ours, "torch": ref}
     if ref is None:
         print("  PyTorch      : not installed (pip install torch==2.13.0); no ratio")
+        write_json(args.json, result)
         return
     print(
         f"  PyTorch      : {ref['params']:,} parameters, {ref['threads']} threads, first "
@@ -176,6 +181,7 @@ def main() -> None:
     if ref["params"] != ours["params"]:
         print("  WARNING: parameter counts differ: the networks are not the same")
     print(f"  ratio sciml / PyTorch step time: {ours['step'] / ref['step']:.2f}")
+    write_json(args.json, result | {"ratio_step": ours["step"] / ref["step"]})
 
 
 if __name__ == "__main__":

@@ -140,7 +140,9 @@ def main() -> int:
     parser.add_argument("--sizes-gb", type=float, nargs="+", default=[0.5, 4.0])
     parser.add_argument("--sample-shape", type=int, nargs="+", default=[128, 128, 4])
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2, help="Loader reader threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="Loader reader threads (1: the Loader's default)"
+    )
     parser.add_argument("--tmpdir", default=None, help="where to write the files")
     parser.add_argument(
         "--repeats",
@@ -209,10 +211,16 @@ def main() -> int:
             ratio = inline["samples_per_s"] / plain["samples_per_s"]
             ratio_threads = pipe["samples_per_s"] / plain["samples_per_s"]
             ratio_cpu = inline["samples_per_cpu_s"] / plain["samples_per_cpu_s"]
+            ratio_threads_cpu = pipe["samples_per_cpu_s"] / plain["samples_per_cpu_s"]
             print(
                 f"  ratio Loader / plain h5py: {ratio:.2f} (0 threads), "
-                f"{ratio_threads:.2f} ({args.threads} threads); per CPU second (0 threads, "
-                f"steadier on a shared machine): {ratio_cpu:.2f}"
+                f"{ratio_threads:.2f} ({args.threads} threads); per CPU second "
+                f"(steadier on a shared machine): {ratio_cpu:.2f}, {ratio_threads_cpu:.2f}"
+            )
+            extra_rss = pipe["peak_rss_mb"] - plain["peak_rss_mb"]
+            print(
+                f"  peak RSS Loader ({args.threads} threads) - plain h5py: {extra_rss:+.0f} MB "
+                f"(prefetched batches: {args.batch * sample_bytes / 2**20:.0f} MiB each)"
             )
             train = _spawn("train", path, args.batch, args.threads, args.max_batches, args.step_ms)
             print(
@@ -231,6 +239,10 @@ def main() -> int:
                     "ratio_loader_vs_h5py": ratio,
                     "ratio_loader_threads_vs_h5py": ratio_threads,
                     "ratio_loader_vs_h5py_cpu": ratio_cpu,
+                    "ratio_loader_threads_vs_h5py_cpu": ratio_threads_cpu,
+                    "peak_rss_loader_threads_minus_h5py_mb": extra_rss,
+                    "blocked_in_next_mean_ms": train["blocked_mean_ms"],
+                    "blocked_in_next_max_ms": train["blocked_max_ms"],
                 }
             )
             os.remove(path)
@@ -249,7 +261,17 @@ def main() -> int:
         print(f"  peak RSS change for a {factor:.1f}x larger file: {growth:+.0f} MB")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"benchmark": "data_pipeline", "batch": args.batch, "files": report}, f)
+            json.dump(
+                {
+                    "benchmark": "data_pipeline",
+                    "batch": args.batch,
+                    "threads": args.threads,
+                    "step_ms": args.step_ms,
+                    "files": report,
+                },
+                f,
+                indent=1,
+            )
     return 0
 
 

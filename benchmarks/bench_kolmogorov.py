@@ -21,6 +21,8 @@ import json
 import time
 from dataclasses import replace
 
+from json_out import add_json_argument, write_json
+
 from sciml.experiments.kolmogorov import QUICK, KolmogorovSetup, reproduce
 
 PAPER = KolmogorovSetup(
@@ -74,6 +76,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--small", action="store_true", help="CPU smoke test (seconds)")
     parser.add_argument("--out", default="runs/bench_kolmogorov", help="output directory")
     parser.add_argument("--seed", type=int, default=0)
+    add_json_argument(parser)
     args = parser.parse_args(argv)
     import jax
 
@@ -99,6 +102,11 @@ def main(argv=None) -> dict:
         "speedup_at_equal_accuracy_vs_spectral",
     )
     print(json.dumps({k: summary[k] for k in keys}, indent=1))
+    write_json(
+        args.json,
+        {"benchmark": "kolmogorov", "wall_s": wall, "table": summary["table"]}
+        | {k: summary[k] for k in keys},
+    )
     return summary
 
 

@@ -22,6 +22,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from json_out import add_json_argument, write_json
 from sciml.solvers import pm
 from sciml.solvers.pm.fastpm import _run
 from sciml.solvers.pm.mesh import force_kernels
@@ -142,12 +143,13 @@ def numpy_runner(cosmo, n_mesh, box, steps):
     return run
 
 
-def bench_size(n: int, args: argparse.Namespace) -> str:
+def bench_size(n: int, args: argparse.Namespace) -> tuple[str, dict]:
     box = 2.0 * n  # 2 Mpc/h per particle, as 128^3 in 256 Mpc/h
     n_mesh = 2 * n
     cosmo, x, p = setup(n, box)
     t_ours, (xs, _) = bench_sciml(cosmo, x, p, box, n_mesh, args.steps, args.repeats)
     line = f"{n}^3 particles, {n_mesh}^3 mesh: sciml {t_ours * 1e3:8.1f} ms/step"
+    fig = {"particles": n, "mesh": n_mesh, "sciml_ms_per_step": t_ours * 1e3}
     try:
         run = jaxpm_runner(cosmo, n_mesh, box, args.steps)
     except ImportError as err:
@@ -159,12 +161,14 @@ def bench_size(n: int, args: argparse.Namespace) -> str:
         dev = float(jnp.max(jnp.abs(pm.displacement(xj, xs, box))))
         line += f" | JaxPM {t_ref * 1e3:8.1f} ms/step (ratio JaxPM/sciml {t_ref / t_ours:5.2f}"
         line += f", max |x diff| {dev:.1e} Mpc/h)"
+        fig |= {"jaxpm_ms_per_step": t_ref * 1e3, "ratio_jaxpm_vs_sciml": t_ref / t_ours}
     if not args.no_numpy:
         run_np = numpy_runner(cosmo, n_mesh, box, args.steps)
         xn, pn = np.asarray(x), np.asarray(p)
         t_np = best_time(lambda: run_np(xn, pn), 1) / args.steps
         line += f" | NumPy {t_np * 1e3:8.1f} ms/step (ratio NumPy/sciml {t_np / t_ours:5.2f})"
-    return line
+        fig |= {"numpy_ms_per_step": t_np * 1e3, "ratio_numpy_vs_sciml": t_np / t_ours}
+    return line, fig
 
 
 def main() -> None:
@@ -173,10 +177,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-numpy", action="store_true", help="skip the NumPy reference")
+    add_json_argument(parser)
     args = parser.parse_args()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; float32; mesh = 2 x particles")
+    sizes = []
     for n in args.sizes:
-        print(bench_size(n, args), flush=True)
+        line, fig = bench_size(n, args)
+        print(line, flush=True)
+        sizes.append(fig)
+    write_json(args.json, {"benchmark": "pm", "steps": args.steps, "sizes": sizes})
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from json_out import add_json_argument, write_json
 from sciml.solvers import Grid, KuramotoSivashinsky, NavierStokes2D, etdrk4_coefficients, rollout
 from sciml.solvers.spectral.base import dealias_mask, derivative_wavenumbers, spectral_wavenumbers
 
@@ -146,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
+    add_json_argument(parser)
     args = parser.parse_args()
     n, repeats = args.steps, args.repeats
     print(
@@ -192,6 +194,20 @@ def main() -> None:
         f"{ns_np:9.1f} steps/s | ratio sciml/NumPy {ns / ns_np:5.2f}"
     )
     ex_out = bench_exponax(n, repeats)
+    result = {
+        "benchmark": "solvers",
+        "steps": n,
+        "ks1d_steps_per_s": {"sciml": ks, "numpy": ks_np},
+        "ns2d_steps_per_s": {"sciml": ns, "numpy": ns_np},
+        "max_abs_diff": {"ks1d": float(ks_diff), "ns2d": float(ns_diff)},
+        "ratio_ks1d_sciml_vs_numpy": ks / ks_np,
+        "ratio_ns2d_sciml_vs_numpy": ns / ns_np,
+    }
+    if ex_out is not None:
+        result["exponax_steps_per_s"] = ex_out
+        result["ratio_ks1d_sciml_vs_exponax"] = ks / ex_out["ks1d"]
+        result["ratio_ns2d_sciml_vs_exponax"] = ns / ex_out["ns2d"]
+    write_json(args.json, result)
     if ex_out is None:
         print("exponax: not found (optional; pip install exponax to compare in the same run)")
     else:

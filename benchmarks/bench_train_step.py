@@ -29,6 +29,7 @@ import jax
 import numpy as np
 import optax
 from flax import nnx
+from json_out import add_json_argument, write_json
 
 from sciml.nn import UNet
 from sciml.train import RegressionTask, SyntheticHeat, TrainConfig, fit
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--width", type=int, default=16, help="U-Net width of the first level")
     p.add_argument("--steps", type=int, default=30, help="steps per configuration")
     p.add_argument("--warmup", type=int, default=5, help="steps excluded from the timing")
+    add_json_argument(p)
     args = p.parse_args(argv)
     n_dev = jax.device_count()
     print(f"jax {jax.__version__}, {jax.default_backend()}, {n_dev} devices; U-Net 2-D width "
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     bare = bare_step_times(args, source)
     print(f"bare jitted step (reference, 1 device): {1e3 * np.median(bare):8.2f} ms")
     results = {}
+    figures = {"benchmark": "train_step", "grid": args.grid, "batch": args.batch}
+    figures["bare_ms"] = 1e3 * float(np.median(bare))
     meshes = [(1, 1)] + ([(n_dev, 1), (n_dev // 2, 2)] if n_dev >= 2 else [])
     for data, space in meshes:
         times, losses = loop_step_times(args, source, data, space)
@@ -109,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             rel = np.max(np.abs(losses - results[(1, 1)]) / np.abs(results[(1, 1)]))
             line += f", max rel. loss diff vs 1 device {rel:.1e}"
         print(line)
+        figures[f"ratio_loop_vs_bare_data{data}_space{space}"] = float(med / np.median(bare))
+        figures[f"loop_ms_data{data}_space{space}"] = 1e3 * float(med)
+    write_json(args.json, figures)
     return 0
 
 

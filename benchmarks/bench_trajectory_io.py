@@ -26,6 +26,7 @@ import tempfile
 import time
 
 import numpy as np
+from json_out import add_json_argument, write_json
 
 
 def _hwm_mb(code: str) -> float:
@@ -41,7 +42,7 @@ def _hwm_mb(code: str) -> float:
     return float(out.strip().splitlines()[-1])
 
 
-def bench_write(tmp: str, shape: tuple[int, ...], repeats: int) -> None:
+def bench_write(tmp: str, shape: tuple[int, ...], repeats: int) -> dict:
     import h5py
     from sciml.datasets import TrajectoryWriter
     from sciml.solvers import Grid
@@ -75,6 +76,7 @@ def bench_write(tmp: str, shape: tuple[int, ...], repeats: int) -> None:
         return min(times_)
 
     t_plain = best(plain)
+    fig = {"mb": mb, "plain_mb_per_s": mb / t_plain}
     print(f"write {mb:.0f} MB {shape}:")
     print(f"  plain h5py (contiguous, no compression): {mb / t_plain:8.1f} MB/s")
     for level in (0, 1, 4):
@@ -84,12 +86,16 @@ def bench_write(tmp: str, shape: tuple[int, ...], repeats: int) -> None:
             f"  TrajectoryWriter gzip={level}:            {mb / t:8.1f} MB/s  "
             f"(ratio to plain {t_plain / t:.2f}; file {size:.0f} MB)"
         )
+        fig[f"ratio_gzip{level}_vs_plain"] = t_plain / t
+        fig[f"gzip{level}_file_mb"] = size
+    return fig
 
 
-def bench_simulate(tmp: str, samples: int, steps: int, grid: int) -> None:
+def bench_simulate(tmp: str, samples: int, steps: int, grid: int) -> dict:
     base = _hwm_mb("import sciml.solvers, sciml.datasets, sciml.commands.simulate")
     print(f"simulate heat2d {grid}x{grid}, {steps} steps (peak RSS, fresh processes):")
     print(f"  imports only:            {base:7.0f} MB")
+    fig = {"imports_mb": base}
     for n in (samples, 4 * samples):
         out = os.path.join(tmp, f"sim{n}.nc")
         code = (
@@ -108,9 +114,11 @@ def bench_simulate(tmp: str, samples: int, steps: int, grid: int) -> None:
             f"{raw:6.0f} MB of float32 data, {wall:5.1f} s"
         )
         os.remove(out)
+        fig[f"peak_mb_{n}_samples"] = hwm
+    return fig
 
 
-def bench_read(tmp: str, shape: tuple[int, ...], n_reads: int) -> None:
+def bench_read(tmp: str, shape: tuple[int, ...], n_reads: int) -> dict:
     import h5py
     from sciml.datasets import read_pdebench
 
@@ -142,17 +150,27 @@ def bench_read(tmp: str, shape: tuple[int, ...], n_reads: int) -> None:
         f"  read_pdebench (lazy):    {n_reads / t_ours:9.0f} frames/s  "
         f"(ratio to plain {t_plain / t_ours:.2f})"
     )
+    return {"plain_frames_per_s": n_reads / t_plain, "ratio_read_vs_plain": t_plain / t_ours}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    add_json_argument(parser)
     args = parser.parse_args()
     quick = args.quick
     with tempfile.TemporaryDirectory() as tmp:
-        bench_write(tmp, (16, 32, 64, 64) if quick else (32, 64, 128, 128), repeats=2)
-        bench_simulate(tmp, samples=4 if quick else 16, steps=50 if quick else 100, grid=128)
-        bench_read(tmp, (16, 50, 1024) if quick else (64, 100, 1024), 500 if quick else 2000)
+        result = {
+            "benchmark": "trajectory_io",
+            "write": bench_write(tmp, (16, 32, 64, 64) if quick else (32, 64, 128, 128), repeats=2),
+            "simulate": bench_simulate(
+                tmp, samples=4 if quick else 16, steps=50 if quick else 100, grid=128
+            ),
+            "read": bench_read(
+                tmp, (16, 50, 1024) if quick else (64, 100, 1024), 500 if quick else 2000
+            ),
+        }
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

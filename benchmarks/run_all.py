@@ -3,6 +3,7 @@
     python benchmarks/run_all.py --quick               # CPU: a few minutes per benchmark at most
     python benchmarks/run_all.py --gpu                 # GPU sizes (fastMRI batch 1/8/32, ...)
     python benchmarks/run_all.py --only mri_unet unet3d --out bench-results
+    python benchmarks/run_all.py --suite issue12      # the CPU figures of the README's table
 
 Every ``benchmarks/bench_*.py`` is run, including ones added later (``bench_pm.py``,
 ``bench_d3m.py``, ``bench_graph_layers.py``, ``bench_unrolled.py``, ...): the known ones with the
@@ -11,6 +12,10 @@ it). A benchmark whose source accepts ``--json`` writes its figures there and th
 into the result; for the others the lines of their output that mention a ratio are kept. Each
 process gets ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` so a PyTorch reference can share the GPU,
 and its own time limit (``--timeout``).
+
+``--suite NAME`` runs a fixed list of (label, benchmark, arguments) instead (:data:`SUITES`),
+e.g. ``issue12``: the fastMRI U-Net step vs PyTorch at 320^2 and 160^2, the D3M-size 3-D U-Net
+step vs PyTorch and the loader vs plain h5py, about 8 minutes on 2 CPU cores.
 
 Writes ``OUT/results.json`` (device, versions, per benchmark: command, seconds, return code,
 figures or ratio lines) and ``OUT/results.md`` (one table: benchmark, ratio name, value).
@@ -46,6 +51,45 @@ PLANS: dict[str, dict[str, list[str]]] = {
     "solvers": {"quick": ["--steps", "50", "--repeats", "2"], "default": [], "gpu": []},
     "train_step": {"quick": ["--grid", "32", "--steps", "10"], "default": [], "gpu": []},
     "trajectory_io": {"quick": ["--quick"], "default": [], "gpu": []},
+    "burgers": {"quick": ["--batch", "32", "--repeats", "1"], "default": [], "gpu": []},
+    "d3m": {
+        "quick": ["--width", "8", "--batch", "1", "--n", "16", "--repeats", "1"],
+        "default": [],
+        "gpu": [],
+    },
+    "kolmogorov": {"quick": ["--small"], "default": [], "gpu": []},
+    "pm": {"quick": ["--sizes", "32", "--steps", "2", "--repeats", "1"], "default": [], "gpu": []},
+    "unrolled": {
+        "quick": ["--signals", "1000", "--repeats", "1", "--slice", "128"],
+        "default": [],
+        "gpu": [],
+    },
+    "graph_layers": {"quick": ["--nodes", "10000", "--repeats", "2"], "default": [], "gpu": []},
+}
+
+# one thread for XLA, PyTorch (OpenMP/MKL) and NumPy: on a shared machine neither library's
+# threads then wait on descheduled siblings (OpenMP barriers suffer most)
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+}
+
+# suite -> [(label, benchmark name, arguments, extra environment)]: fixed sizes, a row per label
+SUITES: dict[str, list[tuple[str, str, list[str], dict[str, str]]]] = {
+    "issue12": [
+        ("mri_unet_320", "mri_unet", ["--size", "320", "--chans", "32", "--repeats", "2"], {}),
+        ("mri_unet_160", "mri_unet", ["--size", "160", "--chans", "32", "--repeats", "3"], {}),
+        (
+            "mri_unet_160_1thread",
+            "mri_unet",
+            ["--size", "160", "--chans", "32", "--repeats", "3"],
+            ONE_THREAD,
+        ),
+        ("unet3d_d3m", "unet3d", ["--repeats", "1", "--no-profile"], {}),
+        ("data_pipeline", "data_pipeline", ["--sizes-gb", "0.5", "--repeats", "3"], {}),
+    ],
 }
 
 
@@ -57,13 +101,17 @@ def discover() -> list[str]:
 
 def _accepts(name: str, flag: str) -> bool:
     with open(os.path.join(HERE, f"bench_{name}.py")) as f:
-        return f'"{flag}"' in f.read()
+        source = f.read()
+    return f'"{flag}"' in source or (flag == "--json" and "add_json_argument(" in source)
 
 
-def command(name: str, size: str, json_path: str) -> list[str]:
-    """The command line that runs benchmark ``name`` at ``size`` ("quick", "default", "gpu")."""
+def command(name: str, size: str, json_path: str, extra: list[str] | None = None) -> list[str]:
+    """The command line that runs benchmark ``name`` at ``size`` ("quick", "default", "gpu"),
+    or with the arguments ``extra`` instead when given (a suite's)."""
     cmd = [sys.executable, os.path.join(HERE, f"bench_{name}.py")]
-    if name in PLANS:
+    if extra is not None:
+        cmd += extra
+    elif name in PLANS:
         cmd += PLANS[name][size]
     elif size == "quick" and _accepts(name, "--quick"):
         cmd.append("--quick")
@@ -72,13 +120,19 @@ def command(name: str, size: str, json_path: str) -> list[str]:
     return cmd
 
 
+# keys of a benchmark's JSON that go into the table: ratios, and the loader's time blocked in
+# next() per training step and its extra peak memory over plain h5py
+TABLE_KEYS = ("ratio", "blocked_in_next", "peak_rss_loader")
+
+
 def _ratios(tree, prefix: str = "") -> dict[str, float]:
-    """Every number under a key starting with ``ratio`` in a JSON tree, by its dotted path."""
+    """Every number under a key starting with one of :data:`TABLE_KEYS` in a JSON tree, by its
+    dotted path."""
     out: dict[str, float] = {}
     if isinstance(tree, dict):
         for k, v in tree.items():
             path = f"{prefix}.{k}" if prefix else str(k)
-            if str(k).startswith("ratio") and isinstance(v, (int, float)):
+            if str(k).startswith(TABLE_KEYS) and isinstance(v, (int, float)):
                 out[path] = float(v)
             else:
                 out.update(_ratios(v, path))
@@ -123,12 +177,22 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def run(name: str, size: str, out_dir: str, timeout: float) -> dict:
-    json_path = os.path.join(out_dir, f"{name}.json")
-    cmd = command(name, size, json_path)
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+def run(
+    name: str,
+    size: str,
+    out_dir: str,
+    timeout: float,
+    *,
+    label: str | None = None,
+    extra: list[str] | None = None,
+    environment: dict[str, str] | None = None,
+) -> dict:
+    label = label or name
+    json_path = os.path.join(out_dir, f"{label}.json")
+    cmd = command(name, size, json_path, extra)
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false", **(environment or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, env.get("PYTHONPATH")]))
-    print(f"[run_all] {name}: {' '.join(cmd[1:])}", flush=True)
+    print(f"[run_all] {label}: {' '.join(cmd[1:])}", flush=True)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
@@ -138,9 +202,11 @@ def run(name: str, size: str, out_dir: str, timeout: float) -> dict:
         stdout = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
         stderr = f"killed after {timeout:.0f} s (--timeout)"
     seconds = time.perf_counter() - t0
-    with open(os.path.join(out_dir, f"{name}.log"), "w") as f:
+    with open(os.path.join(out_dir, f"{label}.log"), "w") as f:
         f.write(stdout + "\n--- stderr ---\n" + stderr)
     result = {"command": cmd[1:], "seconds": seconds, "returncode": code}
+    if environment:
+        result["environment"] = environment
     if code == 0 and os.path.exists(json_path):
         with open(json_path) as f:
             result["figures"] = json.load(f)
@@ -151,7 +217,7 @@ def run(name: str, size: str, out_dir: str, timeout: float) -> dict:
         if code != 0:
             result["error_tail"] = (stderr or stdout).strip().splitlines()[-5:]
     status = "ok" if code == 0 else f"FAILED ({code})"
-    print(f"[run_all] {name}: {status} in {seconds:.0f} s", flush=True)
+    print(f"[run_all] {label}: {status} in {seconds:.0f} s", flush=True)
     return result
 
 
@@ -183,12 +249,15 @@ def main() -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="CPU sizes, a few minutes each")
     size.add_argument("--gpu", action="store_true", help="GPU sizes (8 minutes in all)")
+    size.add_argument("--suite", choices=sorted(SUITES), help="a fixed list of runs (SUITES)")
     parser.add_argument("--only", nargs="+", help="benchmark names (bench_NAME.py)")
     parser.add_argument("--skip", nargs="+", default=[], help="benchmark names to leave out")
     parser.add_argument("--out", default="bench-results", help="directory for the results")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per benchmark")
     args = parser.parse_args()
     chosen = "quick" if args.quick else "gpu" if args.gpu else "default"
+    if args.suite:
+        chosen = f"suite {args.suite}"
     names = [n for n in discover() if n not in args.skip]
     if args.only:
         unknown = sorted(set(args.only) - set(names))
@@ -199,8 +268,17 @@ def main() -> int:
         names = [n for n in names if n in args.only]
     os.makedirs(args.out, exist_ok=True)
     env = environment()
-    print(f"[run_all] {env['device']} ({env['backend']}), benchmarks: {', '.join(names)}")
-    results = {name: run(name, chosen, args.out, args.timeout) for name in names}
+    print(f"[run_all] {env['device']} ({env['backend']}), sizes: {chosen}")
+    if args.suite:
+        runs = [r for r in SUITES[args.suite] if not args.only or r[1] in args.only]
+        results = {
+            label: run(
+                name, chosen, args.out, args.timeout, label=label, extra=extra, environment=e
+            )
+            for label, name, extra, e in runs
+        }
+    else:
+        results = {name: run(name, chosen, args.out, args.timeout) for name in names}
     summary = {"size": chosen, "environment": env, "benchmarks": results}
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(summary, f, indent=1, default=str)

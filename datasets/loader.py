@@ -136,7 +136,10 @@ class Loader:
             batch is padded to full size with the epoch's first samples and every batch carries a
             boolean ``"valid"`` array of shape ``(local_batch,)`` marking the real rows (use it
             to weight evaluation metrics); shapes stay fixed either way.
-        num_threads: grain reader threads (``0`` reads in the calling thread).
+        num_threads: grain reader threads (``0`` reads in the calling thread). One thread
+            overlaps reading with the training step; more rarely help, as h5py holds the GIL and
+            ``H5Source`` serialises its reads (``benchmarks/bench_data_pipeline.py``: 2 threads
+            used about 1.5x the CPU time per sample of 1 thread).
         prefetch: batches read ahead by the reader threads.
         collate: ``collate(samples: list[dict]) -> batch`` replaces the default stacking
             (``np.stack`` per key), e.g. ``sciml.datasets.graphs.GraphCollate`` for graphs of
@@ -159,7 +162,7 @@ class Loader:
         process_index: int | None = None,
         process_count: int | None = None,
         drop_remainder: bool = True,
-        num_threads: int = 2,
+        num_threads: int = 1,
         prefetch: int = 2,
         collate: Callable[[list[dict[str, np.ndarray]]], Any] | None = None,
     ):

@@ -256,13 +256,46 @@ def _list_h5_datasets(f: h5py.File, limit: int = 30) -> str:
     return shown or "none"
 
 
+def _raw_sample_chunks(dataset: h5py.Dataset) -> bool:
+    """Whether sample ``i`` of ``dataset`` is exactly its chunk ``(i, 0, ...)`` stored as plain
+    bytes: chunks of one sample, no filter (compression, shuffle, checksum), a native-order
+    numeric dtype. Such a sample can be copied into the batch with HDF5's direct chunk read,
+    skipping the selection and datatype conversion of ``dataset[i]`` (about half its CPU time)."""
+    try:
+        return (
+            dataset.ndim >= 2  # a sample is an array (a view of the batch), not a scalar
+            and dataset.chunks == (1, *dataset.shape[1:])
+            and dataset.id.get_create_plist().get_nfilters() == 0
+            and dataset.dtype.kind in "biufc"
+            and dataset.dtype.isnative
+        )
+    except Exception:  # an exotic layout: the general read
+        return False
+
+
+def _read_sample(dataset: h5py.Dataset, index: int, batch: np.ndarray, row: int, raw: bool) -> None:
+    """``batch[row] = dataset[index]`` (``batch`` a C-contiguous array), by the direct chunk read
+    when ``raw`` (:func:`_raw_sample_chunks`). A chunk never written
+    (HDF5 returns the fill value) or any failure of the direct read takes the general read, which
+    raises the usual error for a damaged file."""
+    if raw:
+        try:
+            offset = (index,) + (0,) * (dataset.ndim - 1)
+            dataset.id.read_direct_chunk(offset, out=batch[row].reshape(-1).view(np.uint8))
+            return
+        except Exception:
+            pass
+    batch[row] = dataset[index]
+
+
 class _H5Files:
     """An open HDF5 file and its opened datasets (opening a dataset per read costs as much as
-    reading a small sample)."""
+    reading a small sample), with whether each has raw one-sample chunks."""
 
     def __init__(self, path: str, names: Sequence[str]):
         self.file = h5py.File(path, "r")
         self.datasets = {name: self.file[name] for name in names}
+        self.raw = {name: _raw_sample_chunks(d) for name, d in self.datasets.items()}
 
     def close(self) -> None:
         self.file.close()
@@ -391,16 +424,18 @@ class H5Source(Source):
         return out
 
     def read_batch(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
-        """Samples ``indices`` read under one lock straight into the batch arrays."""
+        """Samples ``indices`` read under one lock straight into the batch arrays (datasets
+        chunked one sample per chunk without filters are copied chunk by chunk with HDF5's
+        direct chunk read)."""
         idx = [sample_index(i, self._length, self.path) for i in indices]
         out = _empty_batch(self._spec, len(idx))
         with self._handle.lock:
-            datasets = self._handle.get().datasets
+            files = self._handle.get()
             for key, name in self.fields.items():
-                dataset, target = datasets[name], out[key]
+                dataset, target, raw = files.datasets[name], out[key], files.raw[name]
                 for j, i in enumerate(idx):
                     try:
-                        target[j] = dataset[i]
+                        _read_sample(dataset, i, target, j, raw)
                     except Exception as err:  # h5py/HDF5: a chunk fails to decode
                         where = f"{self.path} variable '{name}'"
                         raise unreadable_sample(where, i, err) from None

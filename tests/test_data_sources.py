@@ -89,6 +89,52 @@ def test_h5_source_reads_only_the_requested_sample(tmp_path, monkeypatch):
     assert selections == [123_456, 7]
 
 
+def test_h5_source_read_batch_direct_chunks_equal_general_read(tmp_path, monkeypatch):
+    """read_batch copies raw one-sample chunks (chunks=(1, *shape), no filter) with HDF5's direct chunk
+    read; it must give what dataset[i] gives, including the fill value of a chunk never written,
+    and leave big-endian, compressed and scalar-sample datasets to the general read."""
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(6, 4, 3)).astype(np.float32)
+    path = tmp_path / "layouts.h5"
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("raw", shape=u.shape, dtype="f4", chunks=(1, 4, 3), fillvalue=7.5)
+        for i in (0, 2, 3, 5):  # samples 1 and 4 never written: fill value
+            d[i] = u[i]
+        f.create_dataset("big_endian", data=u.astype(">f8"), chunks=(1, 4, 3))
+        f.create_dataset("gzip", data=u, chunks=(1, 4, 3), compression="gzip")
+        f.create_dataset("two_per_chunk", data=u, chunks=(2, 4, 3))
+        f.create_dataset("scalar", data=u[:, 0, 0], chunks=(1,))
+    names = ["raw", "big_endian", "gzip", "two_per_chunk", "scalar"]
+    src = H5Source(path, names)
+    general = []  # (dataset, index) of every read through dataset[i]
+    getitem = h5py.Dataset.__getitem__
+
+    def spy(self, args, *rest, **kw):
+        general.append((self.name.strip("/"), args))
+        return getitem(self, args, *rest, **kw)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    order = [4, 0, 5, 1, 3]
+    batch = src.read_batch(order)
+    # the raw dataset took the general read only for its two chunks never written
+    assert [i for name, i in general if name == "raw"] == [4, 1]
+    assert len(general) == 2 + 4 * len(order)
+    monkeypatch.undo()
+    with h5py.File(path, "r") as f:
+        for name in names:
+            expected = np.stack([f[name][i] for i in order])
+            np.testing.assert_array_equal(batch[name], expected, err_msg=name)
+            assert batch[name].dtype == f[name].dtype
+    assert src._handle.get().raw == {
+        "raw": True,
+        "big_endian": False,
+        "gzip": False,
+        "two_per_chunk": False,
+        "scalar": False,
+    }
+    np.testing.assert_array_equal(batch["raw"][0], np.full((4, 3), 7.5, np.float32))
+
+
 def test_h5_source_thread_safe(tmp_path):
     path, u, v = _h5(tmp_path, n=40)
     src = H5Source(path, ["u", "group/v"])

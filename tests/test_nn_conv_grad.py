@@ -15,7 +15,13 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sciml.nn import Conv
-from sciml.nn.conv_grad import conv_valid, grad_mode, weight_grad_numpy
+from sciml.nn.conv_grad import (
+    conv_valid,
+    grad_mode,
+    uses_custom_vjp,
+    uses_depth_taps,
+    weight_grad_numpy,
+)
 
 # (spatial shape, kernel size, strides)
 CASES = [
@@ -87,28 +93,125 @@ def test_bfloat16_gradient_is_float32_accurate(numpy_mode):
     )
 
 
-@pytest.mark.parametrize("boundary", ["periodic", "zero", "reflect", "ghost"])
+def _module_reference(x, kernel, bias, boundary, strides):
+    """XLA's own convolution of the boundary-padded input: halo indices from ``np.pad`` (wrap or
+    reflect), zero padding as the convolution's own ``padding`` argument, none for ghost."""
+    nd = x.ndim - 2
+    spatial = "DHW"[3 - nd :]
+    dn = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
+    padding = "VALID"
+    if boundary in ("periodic", "reflect"):
+        mode = "wrap" if boundary == "periodic" else "reflect"
+        for axis in range(1, nd + 1):
+            index = np.pad(np.arange(x.shape[axis]), 1, mode=mode)
+            x = jnp.take(x, index, axis=axis)
+    elif boundary == "zero":
+        padding = [(1, 1)] * nd
+    return lax.conv_general_dilated(x, kernel, strides, padding, dimension_numbers=dn) + bias
+
+
 @pytest.mark.parametrize("ndim", [1, 2, 3])
-def test_conv_module_gradients_every_boundary(monkeypatch, boundary, ndim):
-    """nnx gradients of sciml.nn.Conv (pad + VALID conv + bias) with and without the custom VJP."""
+def test_conv_module_gradients_every_boundary_and_stride(monkeypatch, ndim):
+    """Input, kernel and bias gradients of sciml.nn.Conv (3-cell kernel) equal jax.grad through
+    lax.conv_general_dilated itself, for every boundary and strides 1 and 2, on the default path
+    (SCIML_CONV_GRAD=xla) and on the custom VJP (numpy): float32 round-off. One jit per path
+    holds all eight (boundary, stride) cases, to compile three times per ndim, not 24."""
     spatial = {1: (10,), 2: (8, 7), 3: (5, 6, 4)}[ndim]
-    strides = 2 if ndim == 2 else 1
-    conv = Conv(3, 4, 3, ndim=ndim, boundary=boundary, strides=strides, rngs=nnx.Rngs(0))
     x = jnp.asarray(np.random.default_rng(3).normal(size=(2, *spatial, 3)), jnp.float32)
-    graphdef, params = nnx.split(conv, nnx.Param)
+    cases = [(b, s) for b in ("periodic", "zero", "reflect", "ghost") for s in (1, 2)]
+    convs = [
+        Conv(3, 4, 3, ndim=ndim, boundary=b, strides=s, rngs=nnx.Rngs(i))
+        for i, (b, s) in enumerate(cases)
+    ]
+    split = [nnx.split(c, nnx.Param) for c in convs]
+    graphdefs, params = [g for g, _ in split], [p for _, p in split]
 
-    def grads(mode):
-        monkeypatch.setenv("SCIML_CONV_GRAD", mode)
+    def loss(y):
+        return jnp.sum(jnp.tanh(y) ** 2)
 
-        def loss(p, x):
-            return jnp.sum(jnp.tanh(nnx.merge(graphdef, p)(x)) ** 2)
+    def reference(x, kernels, biases):
+        return [
+            jax.grad(
+                lambda x, k, b, bnd=bnd, s=s: loss(_module_reference(x, k, b, bnd, (s,) * ndim)),
+                argnums=(0, 1, 2),
+            )(x, k, b)
+            for (bnd, s), k, b in zip(cases, kernels, biases, strict=True)
+        ]
 
-        return jax.jit(jax.grad(loss, argnums=(0, 1)))(params, x)
+    def ours(params, x):
+        out = []
+        for g, p in zip(graphdefs, params, strict=True):
+            gp, gx = jax.grad(lambda p, x, g=g: loss(nnx.merge(g, p)(x)), argnums=(0, 1))(p, x)
+            out.append((gx, gp["conv"]["kernel"][...], gp["conv"]["bias"][...]))
+        return out
 
-    (gp, gx), (rp, rx) = grads("numpy"), grads("xla")
-    for a, b in zip(jax.tree.leaves(gp), jax.tree.leaves(rp), strict=True):
-        np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * float(jnp.abs(b).max()))
-    np.testing.assert_allclose(gx, rx, rtol=0, atol=1e-6 * float(jnp.abs(rx).max()))
+    kernels = [c.conv.kernel[...] for c in convs]
+    biases = [c.conv.bias[...] for c in convs]
+    ref = jax.jit(reference)(x, kernels, biases)
+    for mode in ("xla", "numpy"):
+        monkeypatch.setenv("SCIML_CONV_GRAD", mode)  # read when traced: a new jit per mode
+        got = jax.jit(lambda p, x: ours(p, x))(params, x)
+        for (boundary, stride), a3, b3 in zip(cases, got, ref, strict=True):
+            for name, a, b in zip(("input", "kernel", "bias"), a3, b3, strict=True):
+                np.testing.assert_allclose(
+                    a,
+                    b,
+                    rtol=0,
+                    atol=2e-6 * float(jnp.abs(b).max()),
+                    err_msg=f"{name} gradient, {boundary}, stride {stride}, {mode}",
+                )
+
+
+def test_custom_vjp_only_on_cpu():
+    """The decision: the custom VJP only for backend "cpu" with SCIML_CONV_GRAD=numpy."""
+    assert uses_custom_vjp("cpu", "numpy")
+    assert not uses_custom_vjp("cpu", "xla")
+    for backend in ("gpu", "cuda", "rocm", "tpu", "METAL"):
+        assert not uses_custom_vjp(backend, "numpy"), backend
+
+
+@pytest.mark.parametrize("backend,callback", [("cpu", True), ("gpu", False), ("tpu", False)])
+def test_accelerators_trace_xla_convolution(numpy_mode, monkeypatch, backend, callback):
+    """With the default backend an accelerator, the traced gradient is XLA's own convolution
+    (no custom VJP, no host callback) even with SCIML_CONV_GRAD=numpy."""
+    import sciml.nn.conv_grad as cg
+
+    monkeypatch.setattr(cg, "_backend", lambda: backend)
+    x, k = _data((6, 5), (3, 3), jnp.float32)
+    jaxpr = str(jax.make_jaxpr(jax.grad(lambda k: jnp.sum(conv_valid(x, k) ** 2)))(k))
+    assert ("pure_callback" in jaxpr) is callback
+    assert ("branches_platforms" in jaxpr) is callback  # the custom VJP's platform switch
+
+
+@pytest.mark.parametrize("spatial,ksize,strides", CASES[4:])
+def test_depth_taps_equal_xla_3d(monkeypatch, spatial, ksize, strides):
+    """The default CPU path of 3-D convolutions (2-D convolutions over depth taps): output and
+    both gradients equal XLA's 3-D convolution to float32 round-off, odd/even kernels, strides."""
+    monkeypatch.delenv("SCIML_CONV_GRAD", raising=False)
+    monkeypatch.delenv("SCIML_CONV3D", raising=False)
+    x, k = _data(spatial, ksize, jnp.float32, seed=6)
+    jaxpr = str(jax.make_jaxpr(lambda x, k: conv_valid(x, k, strides))(x, k))
+    assert jaxpr.count("conv_general_dilated") == ksize[0]  # one 2-D convolution per depth tap
+    y, r = conv_valid(x, k, strides), _reference(x, k, strides)
+    np.testing.assert_allclose(y, r, rtol=0, atol=1e-6 * float(jnp.abs(r).max()))
+    # the forward sums differ by round-off (|y| ~ 10); sin'(y) carries that into the gradients
+    dx, dk = _grads(lambda x, k, s: conv_valid(x, k, s), x, k, strides)
+    rx, rk = _grads(_reference, x, k, strides)
+    np.testing.assert_allclose(dx, rx, rtol=0, atol=1e-5 * float(jnp.abs(rx).max()))
+    np.testing.assert_allclose(dk, rk, rtol=0, atol=1e-5 * float(jnp.abs(rk).max()))
+
+
+def test_depth_taps_only_for_3d_on_cpu(monkeypatch):
+    monkeypatch.delenv("SCIML_CONV3D", raising=False)
+    assert uses_depth_taps("cpu", 3)
+    assert not uses_depth_taps("cpu", 2)
+    for backend in ("gpu", "cuda", "rocm", "tpu"):
+        assert not uses_depth_taps(backend, 3), backend
+    monkeypatch.setenv("SCIML_CONV3D", "xla")
+    assert not uses_depth_taps("cpu", 3)
+    monkeypatch.setenv("SCIML_CONV3D", "fast")
+    with pytest.raises(ValueError, match=r"SCIML_CONV3D: expected one of \['taps', 'xla'\]"):
+        uses_depth_taps("cpu", 3)
 
 
 def test_weight_grad_numpy_blocks_equal_one_gemm(monkeypatch):

@@ -32,6 +32,7 @@ from flax import nnx
 
 from sciml.nn.activations import get_activation
 from sciml.nn.conv import Conv
+from sciml.nn.conv_grad import conv_valid
 from sciml.nn.norm import Norm, check_norm
 from sciml.nn.padding import check_boundary
 
@@ -158,15 +159,8 @@ class UpConv(nnx.Module):
         else:
             mode = "wrap" if self.boundary == "periodic" else "constant"
             xp = jnp.pad(x, [(0, 0)] + [(0, 1)] * nd + [(0, 0)], mode=mode)
-            spatial = "DHW"[3 - nd :]
-            dims = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
-            y = jax.lax.conv_general_dilated(
-                xp,
-                self._phase_kernel(k).astype(x.dtype),
-                (1,) * nd,
-                "VALID",
-                dimension_numbers=dims,
-            )
+            # the zoo's VALID convolution: on CPU a 3-D one runs as 2-D convs over depth taps
+            y = conv_valid(xp, self._phase_kernel(k).astype(x.dtype))
         y = y.reshape(*x.shape[:-1], *(2,) * nd, cout)
         perm = [0]
         for i in range(nd):
