@@ -7,7 +7,8 @@ on the periodic box [0, 2 pi)^2 (the registry's ``ns2d_kolmogorov``: forcing mod
 drag 0.1) at a viscosity the ground-truth grid resolves:
 
 1. ground truth: the ETDRK4 pseudo-spectral solver on ``truth_n^2`` after a spin-up onto the
-   attractor, spectrally coarse-grained to the learned grid ``n^2`` and to every baseline grid;
+   attractor (on ``spinup_n^2``, then ``settle`` time units on ``truth_n^2``), spectrally
+   coarse-grained to the learned grid ``n^2`` and to every baseline grid;
 2. the classical baselines: the finite-volume solver (van Leer MUSCL, FFT streamfunction,
    SSP-RK3; :mod:`sciml.solvers.fvns`) and the spectral solver at 1x, 2x, 4x, 8x the learned
    resolution, CFL-limited time steps, each started from the coarse-grained truth on its grid;
@@ -18,8 +19,9 @@ drag 0.1) at a viscosity the ground-truth grid resolves:
    threshold); the resolution factor (FV resolution of equal correlation time / learned
    resolution, interpolated in log2 N) and the speed-up at equal accuracy (cost of that FV run /
    learned cost, interpolated in log cost); the same against the spectral solver (Dresdner et
-   al. 2022: the stronger baseline); energy spectra at the end of the horizon; and the bounded
-   fraction of long learned rollouts (:func:`sciml.metrics.long_rollout.long_rollout_statistics`).
+   al. 2022); the headline ``resolution_factor`` against the better of the two, for both hybrids;
+   energy spectra at the end of the horizon; and long rollouts of the hybrids and of the FV
+   solver on their grid (:func:`sciml.metrics.long_rollout.long_rollout_statistics`).
 
 Writes ``summary.json`` and ``kolmogorov.png`` (correlation, Pareto, spectra, snapshots).
 """
