@@ -111,7 +111,7 @@ def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
 
     toy = replace(
         KQUICK, nu=0.02, truth_n=32, truth_dt=0.05, n=16, factors=(1, 2), frame_dt=0.1,
-        spinup=0.5, n_train=2, train_time=0.5, n_test=2, horizon=0.4, long_horizon=0.8,
+        spinup=0.5, settle=0.1, n_train=2, train_time=0.5, n_test=2, horizon=0.4, long_horizon=0.8,
         unroll=2, steps=2, batch_size=2, width=4, depth=2, timing_repeats=1,
     )  # fmt: skip
     out = tmp_path / "kolmogorov"
@@ -127,5 +127,17 @@ def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
     kinds = {r["kind"] for r in on_disk["table"]}
     assert kinds == {"finite_volume", "spectral", "learned_correction", "learned_interpolation"}
     assert 0 <= on_disk["long_rollout"]["learned_correction"]["bounded_fraction"] <= 1
+    assert 0 <= on_disk["bounded_fraction_long"] <= 1 and "blowup_time_learned" in on_disk
+    assert on_disk["long_horizon"] >= 0.8 and "spectrum_error_long_noise_floor" in on_disk
+    assert on_disk["resolution_factor_against"] in ("finite_volume", "spectral")
+    assert set(on_disk["resolution_factor_by_model"]) == {
+        "learned_correction",
+        "learned_interpolation",
+    }
+    missed = on_disk["target_missed_by"]
+    assert missed is None or missed == pytest.approx(
+        4.0 / on_disk["resolution_factor_vs_finite_volume"]
+    )
+    assert "correlation time" in on_disk["target_notes"]
     assert (out / "learned_correction.h5").is_file() and (out / "hybrid.json").is_file()
     assert any(p.suffix == ".png" for p in out.iterdir())
