@@ -188,3 +188,25 @@ def test_training_through_the_loop_learns_and_restores_from_the_run_dir(tmp_path
     # the learned linear stencil is the shift: one step reproduces the data
     err = np.sqrt(np.mean((np.asarray(model(z)) - traj[:, 1]) ** 2) / np.mean(traj[:, 1] ** 2))
     assert err < 0.1
+
+
+def test_task_cpu_compiler_options_reach_the_compiled_steps(monkeypatch):
+    # the FV hybrids compile their gradient without XLA's CPU fusion pass (minutes otherwise)
+    import sciml.train.prepare as prepare
+    from sciml.stepper.fv_hybrid import CPU_COMPILER_OPTIONS
+
+    seen, real_jit = [], jax.jit
+
+    def spy(fun, **kwargs):
+        seen.append(kwargs.get("compiler_options"))
+        return real_jit(fun, **kwargs)
+
+    monkeypatch.setattr(prepare.jax, "jit", spy)
+    task = RolloutTask(1)
+    task.cpu_compiler_options = CPU_COMPILER_OPTIONS
+    z = np.random.default_rng(0).standard_normal((8, 2, 4, 1)).astype(np.float32)
+    source = ArraySource({"inputs": z[:, :1], "targets": z[:, 1:]})
+    config = TrainConfig(steps=2, batch_size=8, log_every=1)
+    fit(Scale(0.5), task, source, config=config)
+    assert seen.count(CPU_COMPILER_OPTIONS) == 2  # the update and the evaluation step
+    assert CPU_COMPILER_OPTIONS == {"xla_disable_hlo_passes": "fusion"}

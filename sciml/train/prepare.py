@@ -167,16 +167,21 @@ def _jit_steps(graphdef, task, tx, cfg: TrainConfig, repl, shardings, eval_shard
     the buffers of the state it replaces."""
     compute_dtype = jnp.bfloat16 if cfg.compute_dtype == "bfloat16" else None
     update, evaluate_batch = make_steps(graphdef, task, tx, compute_dtype=compute_dtype)
+    options = (
+        getattr(task, "cpu_compiler_options", None) if jax.default_backend() == "cpu" else None
+    )
     update_step = jax.jit(
         update,
         in_shardings=(repl, repl, repl, repl, shardings, repl, repl),
         out_shardings=repl,
         donate_argnums=(0, 1, 2, 3),
+        compiler_options=options,
     )
     eval_step = jax.jit(
         evaluate_batch,
         in_shardings=(repl, repl, repl, eval_shardings, repl, repl),
         out_shardings=repl,
+        compiler_options=options,
     )
     return update_step, eval_step
 

@@ -22,6 +22,11 @@ class Task(Protocol):
     Optional attribute ``spatial_axes: dict[str, int]``: for each batch key, the array axis that a
     ``space`` mesh axis splits (default: axis ``1 + mesh.space_axis``, i.e. the spatial axis of a
     ``(batch, *spatial, channels)`` field).
+
+    Optional attribute ``cpu_compiler_options: dict[str, str]``: XLA options for compiling the
+    update and evaluation steps when the backend is the CPU (ignored on accelerators), e.g.
+    ``{"xla_disable_hlo_passes": "fusion"}`` for losses whose gradient XLA's CPU fusion pass
+    takes minutes to compile (:mod:`sciml.stepper.fv_hybrid` says when).
     """
 
     def loss(
