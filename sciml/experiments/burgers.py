@@ -44,8 +44,9 @@ METHODS = ("upwind", "muscl", "weno5")
 
 @dataclasses.dataclass(frozen=True)
 class BurgersSetup:
-    """Sizes of a run (``QUICK``: see the README for its measured cost; ``FULL``: ~10x the
-    training and 4x the reference cost of ``QUICK``, about 1-2 hours on 2 idle CPU cores)."""
+    """Sizes of a run (``QUICK``: see the README for its measured cost; ``FULL``: 2.5x the
+    training steps at twice the unroll, a 16x reference and classical runs up to N = 256: 34
+    minutes measured on 2 shared CPU cores, docs/burgers.md)."""
 
     n_learned: int = 32
     ref_factor: int = 8
