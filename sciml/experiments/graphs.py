@@ -71,6 +71,11 @@ class Setup:
     n_signals: int = 40
     noise: float = 0.5
     unroll: int = 1  # training unroll (frames)
+    noise_std: float = 0.0  # Gaussian input noise in training, in units of the state std
+    # G(0) = 0 by construction: "none"; "bias-free" (bias-free layers and zero-mean
+    # normalisation; message passing, whose edge features make G(0) != 0, is zero-anchored
+    # instead); "anchor" (G(z) - G(0); the ConvNet, which has no anchor, is made bias-free)
+    g0: str = "none"
     long_min_frames: int = 1000  # long rollouts: max(long_min_frames, long_factor x unroll)
     long_factor: int = 50
 
@@ -150,6 +155,13 @@ def _summary(sc: dict) -> dict:
 # ------------------------------------------------------------------------------------ training
 
 
+def _homogeneous_stats(stats: dict, setup: Setup, bias_free: bool) -> dict:
+    """Zero-mean normalisation for bias-free networks (so that u = 0 maps to G = 0)."""
+    if not bias_free:
+        return stats
+    return stats | {"state_mean": [0.0], "tendency_mean": [0.0]}
+
+
 def _fit(model, windows: dict, setup: Setup, seed: int):
     from sciml.datasets import ArraySource
     from sciml.train import MeshConfig, OptimConfig, RolloutTask, TrainConfig, fit
@@ -165,7 +177,8 @@ def _fit(model, windows: dict, setup: Setup, seed: int):
         mesh=MeshConfig(data=1),
     )
     t0 = time.perf_counter()
-    result = fit(model, RolloutTask(setup.unroll), ArraySource(windows), config=config)
+    task = RolloutTask(setup.unroll, noise_std=setup.noise_std)
+    result = fit(model, task, ArraySource(windows), config=config)
     return time.perf_counter() - t0, float(result.history[-1]["loss"])
 
 
@@ -185,7 +198,10 @@ def _graph_method(kind, graph, fixed, train, test, setup, seed, n_long) -> tuple
     from sciml.graphs import rollout as graph_rollout
 
     width = setup.width
+    anchor = setup.g0 == "anchor" or (setup.g0 == "bias-free" and kind == "mpnn")
+    bias_free = setup.g0 == "bias-free" and kind != "mpnn"
     kw = {"width": width, "depth": setup.depth, "K": setup.K, "activation": "tanh"}
+    kw["use_bias"] = not bias_free
     if kind == "mpnn":
         kw = {"width": width, "depth": setup.mp_blocks, "mlp_layers": 1}
     model = make_graph_stepper(
@@ -194,7 +210,8 @@ def _graph_method(kind, graph, fixed, train, test, setup, seed, n_long) -> tuple
         dt=setup.frame_dt,
         network_kwargs=kw,
         fixed_nodes=fixed,
-        **normalisation_stats(train, setup.frame_dt),
+        zero_anchor=anchor,
+        **_homogeneous_stats(normalisation_stats(train, setup.frame_dt), setup, bias_free),
         rngs=nnx.Rngs(seed),
     )
     train_s, loss = _fit(model, make_windows(train, n_target=setup.unroll), setup, seed)
@@ -231,13 +248,19 @@ def _convnet(train, test, setup, seed, n_long) -> tuple[dict, np.ndarray]:
         return a.reshape(*a.shape[:2], n, n, a.shape[-1])[:, :, 1:-1, 1:-1]
 
     tr, te = interior(train), interior(test)
-    stats = normalisation_stats(train, setup.frame_dt)
+    bias_free = setup.g0 != "none"
+    stats = _homogeneous_stats(normalisation_stats(train, setup.frame_dt), setup, bias_free)
     model = make_learned_stepper(
         dx=[1.0 / setup.n_cells] * 2,
         dt=setup.frame_dt,
         boundary="dirichlet",
         network_boundary="zero",  # zero padding = the Dirichlet value of the boundary nodes
-        network_kwargs={"width": setup.width, "kernel_size": 3, "depth": setup.depth},
+        network_kwargs={
+            "width": setup.width,
+            "kernel_size": 3,
+            "depth": setup.depth,
+            "use_bias": not bias_free,
+        },
         grid_shape=tr.shape[2:4],
         **stats,
         rngs=nnx.Rngs(seed),
