@@ -121,3 +121,14 @@ def test_long_statistics_flag_a_spurious_fixed_point_and_a_blow_up(long_referenc
         2 / 3
     )
     assert g["decay_rate_rel_error"] < 1e-4  # over the bounded trajectories only
+
+
+def test_stability_recipes_and_bad_g0(tmp_path):
+    from sciml.experiments.graphs import RECIPES, Setup, recipe, reproduce
+
+    s = recipe(Setup(), "grid/convnet")
+    assert (s.g0, s.noise_std) == (RECIPES["grid/convnet"]["g0"], 0.05)
+    assert recipe(Setup(stabilised=False), "grid/convnet") == Setup(stabilised=False)
+    with pytest.raises(ValueError, match=r"Setup\.g0: expected one of .*found 'bias'"):
+        reproduce(tmp_path / "out", setup=Setup(g0="bias"))
+    assert not (tmp_path / "out").exists()  # refused before any work

@@ -197,3 +197,62 @@ def test_bad_graph_input():
         FixedGraph.from_edges([0, 7], [1, 0], np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"1 node\(s\) receive no edge \(first: \[2\]\)"):
         FixedGraph.from_edges([0, 1], [1, 0], np.zeros((3, 2)))
+
+
+def _homogeneous(graph, kind, *, anchor):
+    """A stepper with G(0) = 0 by construction: bias-free layers and zero means, or anchored."""
+    kw = {"width": 6, "depth": 2, "K": 3, "activation": "tanh"}
+    if kind != "mpnn":
+        kw["use_bias"] = anchor  # the anchored ones keep their biases and means
+    mean = [0.1, -0.2] if anchor else [0.0, 0.0]
+    return make_graph_stepper(
+        graph,
+        kind=kind,
+        variables=("u", "v"),
+        dt=0.05,
+        integrator="euler",
+        network_kwargs=kw,
+        state_mean=mean,
+        state_std=[1.5, 0.7],
+        tendency_mean=[0.01, -0.02] if anchor else [0.0, 0.0],
+        tendency_std=[0.3, 2.0],
+        zero_anchor=anchor,
+        rngs=nnx.Rngs(0),
+    )
+
+
+@pytest.mark.parametrize(
+    "kind, anchor",
+    [("cheb", False), pytest.param("mpnn", True, marks=KINDS[2].marks)],
+)
+def test_zero_is_a_fixed_point_by_construction(tmp_path, mesh_graph, kind, anchor):
+    _, g = mesh_graph
+    zero = np.zeros((1, g.n_nodes, 2), np.float32)
+    z = _state((1, g.n_nodes, 2))
+    s = _homogeneous(g, kind, anchor=anchor)
+    params = nnx.state(s, nnx.Param)
+    names = {str(p[-1]) for p, _ in nnx.to_flat_state(params)}
+    assert ("bias" in names) == anchor  # bias-free means no bias parameter at all
+    step0, got = s.step(jnp.asarray(zero)), s.tendency_fn(jnp.asarray(z))
+    # bias-free: exactly; anchored: G(0) - G(0) up to float32 round-off between two batch sizes
+    np.testing.assert_allclose(np.asarray(step0), 0.0, atol=1e-7 if anchor else 0.0)
+    got = np.asarray(got)
+    assert np.abs(got).max() > 1e-3  # G is not the zero map
+    if anchor:  # G(z) - G(0) of the same network, whose G(0) is not small
+        g0 = np.asarray(s._raw_tendency(jnp.asarray(zero)))
+        assert np.abs(g0).max() > 1e-3
+        raw = np.asarray(s._raw_tendency(jnp.asarray(z))) - g0
+        np.testing.assert_allclose(got, raw, rtol=1e-5, atol=1e-6)
+    loaded = sciml.load_stepper(export_graph_stepper(s, tmp_path / f"{kind}.h5"))
+    np.testing.assert_allclose(loaded.step(zero), 0.0, atol=1e-7 if anchor else 0.0)
+    np.testing.assert_allclose(loaded.tendency(z), got, rtol=RTOL, atol=ATOL)
+
+
+def test_mpnn_refuses_bias_free(mesh_graph):
+    if not _has_mpnn():
+        pytest.skip("zoo without MeshGraphNet")
+    _, g = mesh_graph
+    with pytest.raises(ValueError, match=r"use_bias: kind='mpnn' needs its biases.*zero_anchor"):
+        make_graph_stepper(
+            g, kind="mpnn", dt=0.1, network_kwargs={"use_bias": False}, rngs=nnx.Rngs(0)
+        )

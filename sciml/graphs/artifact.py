@@ -77,7 +77,9 @@ def _weights(stepper: Any) -> dict[str, np.ndarray]:
         else:
             w = np.stack([np.asarray(lin.kernel[...], np.float32) for lin in layer.linears])
         arrays[f"layer_{i}/weight"] = w
-        arrays[f"layer_{i}/bias"] = np.asarray(layer.bias[...], np.float32)
+        out = w.shape[-1]  # a bias-free layer is written with zero biases: same file layout
+        bias = np.zeros(out, np.float32) if layer.bias is None else layer.bias[...]
+        arrays[f"layer_{i}/bias"] = np.asarray(bias, np.float32)
     return arrays
 
 
@@ -191,12 +193,17 @@ class LoadedGraphStepper:
             z = z.astype(np.float32)
         return z, single
 
-    def _tendency(self, z: np.ndarray) -> np.ndarray:
+    def _raw_tendency(self, z: np.ndarray) -> np.ndarray:
         dt = z.dtype
         zn = (z - self._norm["state_mean"].astype(dt)) / self._norm["state_std"].astype(dt)
         g = self._net(zn)
-        g = g * self._norm["tendency_std"].astype(dt) + self._norm["tendency_mean"].astype(dt)
-        return g * self._free.astype(dt)[None, :, None]
+        return g * self._norm["tendency_std"].astype(dt) + self._norm["tendency_mean"].astype(dt)
+
+    def _tendency(self, z: np.ndarray) -> np.ndarray:
+        g = self._raw_tendency(z)
+        if self.metadata.get("zero_anchor", False):  # G(z) - G(0), see GraphStepper
+            g = g - self._raw_tendency(np.zeros((1, *z.shape[1:]), z.dtype))
+        return g * self._free.astype(z.dtype)[None, :, None]
 
     def tendency(self, z: np.ndarray) -> np.ndarray:
         """dz/dt (state units per time unit), same shape as ``z``."""

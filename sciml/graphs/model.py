@@ -65,6 +65,10 @@ class GraphTendency(nnx.Module):
       activation: between layers (``gcn``/``cheb``; ``mpnn`` uses ReLU inside its MLPs).
       edge_features: width of the edge features (``mpnn``; ``d + 1``).
       mlp_layers: hidden layers per MLP (``mpnn``).
+      use_bias: biases in the layers (``gcn``/``cheb``). Without them (and with an activation
+        that vanishes at 0, e.g. tanh) ``G(0) = 0`` exactly, as for linear homogeneous physics.
+        ``mpnn`` always has biases (its edge features make ``G(0) != 0`` anyway): use
+        :class:`GraphStepper`'s ``zero_anchor`` there.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class GraphTendency(nnx.Module):
         activation: str = "tanh",
         edge_features: int = 3,
         mlp_layers: int = 1,
+        use_bias: bool = True,
         rngs: nnx.Rngs,
     ):
         from sciml.nn.activations import get_activation
@@ -89,8 +94,14 @@ class GraphTendency(nnx.Module):
         self.kind, self.depth, self.width, self.K = kind, int(depth), int(width), int(K)
         self.channels, self.edge_features, self.mlp_layers = channels, edge_features, mlp_layers
         self.activation_name = activation
+        self.use_bias = bool(use_bias)
         self._act = get_activation(activation)
         if kind == "mpnn":
+            if not use_bias:
+                raise ValueError(
+                    "use_bias: kind='mpnn' needs its biases (edge features make G(0) != 0 "
+                    "anyway), found use_bias=False; pass zero_anchor=True to the stepper instead"
+                )
             from sciml.nn.graph import MeshGraphNet
 
             self.net = MeshGraphNet(
@@ -108,9 +119,14 @@ class GraphTendency(nnx.Module):
 
         sizes = [channels] + [width] * (depth - 1) + [channels]
         if kind == "gcn":
-            layers = [GCNConv(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)]
+            layers = [
+                GCNConv(a, b, use_bias=use_bias, rngs=rngs) for a, b in itertools.pairwise(sizes)
+            ]
         else:
-            layers = [ChebConv(a, b, K, rngs=rngs) for a, b in itertools.pairwise(sizes)]
+            layers = [
+                ChebConv(a, b, K, use_bias=use_bias, rngs=rngs)
+                for a, b in itertools.pairwise(sizes)
+            ]
         self.layers = nnx.List(layers)
 
     def __call__(self, x: jax.Array, graph: Any, lambda_max: jax.Array) -> jax.Array:
@@ -134,6 +150,7 @@ class GraphTendency(nnx.Module):
             "activation": self.activation_name,
             "edge_features": self.edge_features,
             "mlp_layers": self.mlp_layers,
+            "use_bias": self.use_bias,
         }
 
 
@@ -158,6 +175,9 @@ class GraphStepper(nnx.Module):
       state_mean, state_std, tendency_mean, tendency_std: per-channel statistics ``(C,)``.
       fixed_nodes: indices of nodes held by the physics (zero tendency), or None.
       data_hash: provenance of the training data.
+      zero_anchor: use ``dz/dt(z) - dz/dt(0)`` as the tendency, so the zero state is a fixed
+        point exactly (linear homogeneous physics such as diffusion with ``u = 0`` on the
+        boundary) whatever the network; costs one extra network call on one zero state per step.
 
     Shapes: ``step(z)``, ``tendency_fn(z)``: ``(batch, N, C)`` -> ``(batch, N, C)``.
     """
@@ -177,6 +197,7 @@ class GraphStepper(nnx.Module):
         tendency_std=None,
         fixed_nodes: Sequence[int] | np.ndarray | None = None,
         data_hash: str = "",
+        zero_anchor: bool = False,
     ):
         if not dt > 0:
             raise ValueError(f"dt: expected a positive time step, found {dt}")
@@ -190,6 +211,7 @@ class GraphStepper(nnx.Module):
         self.variables = tuple(variables)
         self.units = dict(units or {})
         self.data_hash = str(data_hash)
+        self.zero_anchor = bool(zero_anchor)
         self.graph_name = graph.name
         c = len(self.variables)
         if tendency.channels != c:
@@ -262,14 +284,19 @@ class GraphStepper(nnx.Module):
             edges=jnp.tile(self.edge_features[...], (b, 1)),
         )
 
-    def tendency_fn(self, z: jax.Array) -> jax.Array:
-        """Physical tendency ``dz/dt`` ``(batch, N, C)``."""
-        self.check_state(z)
+    def _raw_tendency(self, z: jax.Array) -> jax.Array:
         b = z.shape[0]
         zn = (z - self.state_mean[...]) / self.state_std[...]
         lam = jnp.full((b,), self.lambda_max, zn.dtype)
         g = self.tendency(zn.reshape(b * self.n_nodes, -1), self._batched_graph(b), lam)
-        g = g.reshape(z.shape) * self.tendency_std[...] + self.tendency_mean[...]
+        return g.reshape(z.shape) * self.tendency_std[...] + self.tendency_mean[...]
+
+    def tendency_fn(self, z: jax.Array) -> jax.Array:
+        """Physical tendency ``dz/dt`` ``(batch, N, C)``."""
+        self.check_state(z)
+        g = self._raw_tendency(z)
+        if self.zero_anchor:
+            g = g - self._raw_tendency(jnp.zeros((1, *z.shape[1:]), z.dtype))
         return g * self.free_mask[...][None, :, None]
 
     def step(self, z: jax.Array) -> jax.Array:
@@ -289,6 +316,7 @@ class GraphStepper(nnx.Module):
             "n_nodes": self.n_nodes,
             "graph_name": self.graph_name,
             "lambda_max": self.lambda_max,
+            "zero_anchor": self.zero_anchor,
         }
 
 
@@ -307,6 +335,7 @@ def make_graph_stepper(
     tendency_std=None,
     fixed_nodes=None,
     data_hash: str = "",
+    zero_anchor: bool = False,
     rngs: nnx.Rngs,
 ) -> GraphStepper:
     """Build a :class:`GraphStepper` with G a :class:`GraphTendency` of ``kind``."""
@@ -330,4 +359,5 @@ def make_graph_stepper(
         tendency_std=tendency_std,
         fixed_nodes=fixed_nodes,
         data_hash=data_hash,
+        zero_anchor=zero_anchor,
     )
