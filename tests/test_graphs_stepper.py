@@ -29,19 +29,7 @@ from sciml.graphs import (
 RTOL, ATOL = 2e-5, 2e-5  # float32 round-off between XLA and NumPy/SciPy summation orders
 
 
-def _has_mpnn() -> bool:
-    import sciml.nn.graph as zoo
-
-    return hasattr(zoo, "MeshGraphNet")
-
-
-KINDS = [
-    "gcn",
-    "cheb",
-    pytest.param(
-        "mpnn", marks=pytest.mark.skipif(not _has_mpnn(), reason="zoo without MeshGraphNet")
-    ),
-]
+KINDS = ["gcn", "cheb", "mpnn"]
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +211,7 @@ def _homogeneous(graph, kind, *, anchor):
 
 @pytest.mark.parametrize(
     "kind, anchor",
-    [("cheb", False), pytest.param("mpnn", True, marks=KINDS[2].marks)],
+    [("cheb", False), ("mpnn", True)],
 )
 def test_zero_is_a_fixed_point_by_construction(tmp_path, mesh_graph, kind, anchor):
     _, g = mesh_graph
@@ -249,8 +237,6 @@ def test_zero_is_a_fixed_point_by_construction(tmp_path, mesh_graph, kind, ancho
 
 
 def test_mpnn_refuses_bias_free(mesh_graph):
-    if not _has_mpnn():
-        pytest.skip("zoo without MeshGraphNet")
     _, g = mesh_graph
     with pytest.raises(ValueError, match=r"use_bias: kind='mpnn' needs its biases.*zero_anchor"):
         make_graph_stepper(
