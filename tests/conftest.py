@@ -11,6 +11,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import jax
 import pytest
 
+import sciml  # noqa: F401  (its XLA_FLAGS defaults, before JAX creates a backend)
+
 
 @pytest.fixture
 def x64():
