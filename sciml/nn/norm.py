@@ -36,8 +36,16 @@ def check_norm(kind: str) -> str:
 def group_normalize(x: jax.Array, groups: int, eps: float) -> jax.Array:
     """Normalise ``x`` of shape ``(batch, *spatial, C)`` over spatial axes and channel groups.
 
-    ``C`` must be divisible by ``groups``; statistics are computed in float32 (or wider) with the
-    biased variance. Returns an array of the same shape and dtype as ``x``.
+    ``y = (x - mean_g) / sqrt(var_g + eps)`` with the mean and biased variance of each sample's
+    group ``g`` (its ``C / groups`` channels over all spatial cells). ``C`` must be divisible by
+    ``groups``; statistics are computed in float32 (or wider). Returns an array of the same shape
+    and dtype as ``x``.
+
+    Every full-size array stays ``(batch, *spatial, C)``: statistics are summed per channel over
+    the spatial axes and combined into groups on the small ``(batch, C)`` arrays. (Reshaping to
+    ``(batch, *spatial, groups, C / groups)`` is the same arithmetic, but for instance norm it puts
+    a unit axis last, and XLA's CPU backend then runs the normalisation's gradient 2.5x slower:
+    68 ms against 27 ms at 320 x 320 x 32, one core.)
     """
     c = x.shape[-1]
     if c % groups:
@@ -46,12 +54,21 @@ def group_normalize(x: jax.Array, groups: int, eps: float) -> jax.Array:
             "choose groups that divides every layer width"
         )
     dtype = jnp.promote_types(x.dtype, jnp.float32)
-    xg = x.astype(dtype).reshape(*x.shape[:-1], groups, c // groups)
-    axes = (*range(1, x.ndim - 1), x.ndim)
-    mean = jnp.mean(xg, axis=axes, keepdims=True)
-    var = jnp.mean(jnp.square(xg - mean), axis=axes, keepdims=True)
-    y = (xg - mean) * jax.lax.rsqrt(var + eps)
-    return y.reshape(x.shape).astype(x.dtype)
+    xf = x.astype(dtype)
+    axes = tuple(range(1, x.ndim - 1))
+
+    def group_mean(v: jax.Array) -> jax.Array:  # (batch, *spatial, C) -> (batch, 1.., C)
+        m = jnp.mean(v, axis=axes, keepdims=True)
+        if groups == c:
+            return m
+        shape = m.shape
+        m = m.reshape(shape[0], groups, c // groups).mean(axis=-1, keepdims=True)
+        return jnp.broadcast_to(m, (shape[0], groups, c // groups)).reshape(shape)
+
+    mean = group_mean(xf)
+    var = group_mean(jnp.square(xf - mean))
+    y = (xf - mean) * jax.lax.rsqrt(var + eps)
+    return y.astype(x.dtype)
 
 
 class Norm(nnx.Module):
