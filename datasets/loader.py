@@ -9,9 +9,9 @@ and process ``p`` of ``P`` yields rows ``p L : (p + 1) L`` of every global batch
 (``L = G / P``), so concatenating the processes' batches in process order gives exactly the
 batch one process would yield. The index pipeline (shard, repeat, read, prefetch) is a grain
 ``MapDataset`` (shuffled with grain's index shuffle for large sources): random access by step,
-so the iterator state is one integer and resuming never replays data. Reading runs in grain's
-reader threads (in-process: on few cores this beats worker processes, and the sources are
-thread-safe).
+so the iterator state is one integer and resuming never replays data. Reading runs in one
+background thread by default (several: grain's reader threads; in-process: on few cores this
+beats worker processes, and the sources are thread-safe).
 """
 
 from __future__ import annotations
@@ -27,6 +27,54 @@ if TYPE_CHECKING:  # grain is imported when a Loader is built: `import sciml.dat
     import grain
 
 __all__ = ["Loader"]
+
+
+def _read_ahead(batches: Any, depth: int) -> Iterator[Any]:
+    """Yield ``batches[0], batches[1], ...`` read by one background thread, ``depth`` ahead.
+
+    One plain thread and a bounded queue: the least overhead per batch (grain's thread pool
+    costs about a fifth of the read throughput with one reader, measured by
+    ``benchmarks/bench_data_pipeline.py``). A reader exception is re-raised in the consumer;
+    closing the generator early stops the reader after its current batch.
+    """
+    import queue
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        try:
+            for i in range(len(batches)):
+                if not put(("ok", batches[i])):
+                    return
+            put(("ok", done))
+        except BaseException as e:  # handed to the consumer, raised there
+            put(("error", e))
+
+    thread = threading.Thread(target=reader, name="sciml-loader-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "error":
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5.0)
+
 
 _STATE_VERSION = 1
 VALID_KEY = "valid"
@@ -136,7 +184,8 @@ class Loader:
             batch is padded to full size with the epoch's first samples and every batch carries a
             boolean ``"valid"`` array of shape ``(local_batch,)`` marking the real rows (use it
             to weight evaluation metrics); shapes stay fixed either way.
-        num_threads: grain reader threads (``0`` reads in the calling thread). One thread
+        num_threads: reader threads (``0`` reads in the calling thread; ``1``, the default, one
+            plain background thread with a bounded queue; more: grain's thread pool). One thread
             overlaps reading with the training step; more rarely help, as h5py holds the GIL and
             ``H5Source`` serialises its reads (``benchmarks/bench_data_pipeline.py``: 2 threads
             used about 1.5x the CPU time per sample of 1 thread).
@@ -281,7 +330,9 @@ class Loader:
     def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         """Yield batches from the current position on; :meth:`get_state` follows consumption."""
         remaining = self._dataset[self._step :]
-        if self.num_threads > 0:
+        if self.num_threads == 1:
+            iterator = _read_ahead(remaining, max(self.prefetch, 1))
+        elif self.num_threads > 1:
             import grain
 
             options = grain.ReadOptions(

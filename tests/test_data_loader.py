@@ -141,7 +141,8 @@ def test_state_resumes_under_a_different_process_count():
         np.testing.assert_array_equal(np.concatenate([part[k] for part in parts]), expected)
 
 
-def test_threaded_and_inline_reading_agree_and_forever_repeats(tmp_path):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_threaded_and_inline_reading_agree_and_forever_repeats(tmp_path, threads):
     path = tmp_path / "ids.h5"
     with h5py.File(path, "w") as f:
         f.create_dataset("id", data=np.arange(50))
@@ -149,7 +150,7 @@ def test_threaded_and_inline_reading_agree_and_forever_repeats(tmp_path):
             "x", data=np.repeat(np.arange(50.0, dtype=np.float32), 3).reshape(50, 3, 1)
         )
     src = H5Source(path, ["id", "x"])
-    threaded = _ids(_loader(src, global_batch=6, num_threads=3, prefetch=4), n=20)
+    threaded = _ids(_loader(src, global_batch=6, num_threads=threads, prefetch=4), n=20)
     inline = _ids(_loader(src, global_batch=6, num_threads=0), n=20)
     np.testing.assert_array_equal(np.concatenate(threaded), np.concatenate(inline))
     with pytest.raises(TypeError, match="repeats forever"):
@@ -217,13 +218,27 @@ def test_set_state_rejects_a_state_from_another_configuration():
         _loader(src, num_epochs=1).set_state({**state, "step": 9})
 
 
-def test_bad_sample_error_reaches_the_consumer_from_reader_threads(tmp_path):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bad_sample_error_reaches_the_consumer_from_reader_threads(tmp_path, threads):
     x = np.ones((10, 3), np.float32)
     x[6, 1] = np.inf
     path = tmp_path / "inf.h5"
     with h5py.File(path, "w") as f:
         f.create_dataset("x", data=x)
-    loader = _loader(H5Source(path, ["x"]), global_batch=2, shuffle=False, num_threads=2)
+    loader = _loader(H5Source(path, ["x"]), global_batch=2, shuffle=False, num_threads=threads)
     assert len(_loader(H5Source(path, ["x"]), global_batch=2, num_epochs=2)) == 10
     with pytest.raises(ValueError, match=r"^.*inf\.h5 variable 'x', sample 6: expected finite"):
         list(loader)
+
+
+def test_one_reader_thread_stops_when_the_consumer_stops():
+    """Leaving the loop early ends the reader thread (no thread left reading forever)."""
+    import threading
+
+    src = _source(24)
+    it = iter(_loader(src, num_threads=1, prefetch=2))  # num_epochs=None: endless
+    first = [next(it)["id"].copy() for _ in range(3)]
+    it.close()
+    assert not [t for t in threading.enumerate() if t.name == "sciml-loader-reader"]
+    inline = _ids(_loader(src, num_threads=0), n=3)
+    np.testing.assert_array_equal(np.concatenate(first), np.concatenate(inline))
