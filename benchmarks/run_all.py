@@ -88,7 +88,12 @@ SUITES: dict[str, list[tuple[str, str, list[str], dict[str, str]]]] = {
             ONE_THREAD,
         ),
         ("unet3d_d3m", "unet3d", ["--repeats", "1", "--no-profile"], {}),
-        ("data_pipeline", "data_pipeline", ["--sizes-gb", "0.5", "--repeats", "3"], {}),
+        (
+            "data_pipeline",
+            "data_pipeline",
+            ["--sizes-gb", "0.5", "--repeats", "5", "--max-batches", "200"],
+            {},
+        ),
     ],
 }
 
