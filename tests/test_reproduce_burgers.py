@@ -21,6 +21,7 @@ TOY = BurgersSetup(
     depth=2,
     kernel_size=3,
     unroll=2,
+    pretrain_steps=2,
     steps=4,
     batch_size=8,
     timing_batch=4,
@@ -57,6 +58,8 @@ def test_summary_fields_and_files(summary):
     assert s["bounded_fraction_long"] == 1.0 and s["blowup_time_learned"] == float("inf")
     assert "2 x the reference max" in s["long_rollout"]["definition"]
     assert np.isfinite(s["spectrum_error_long_weno5_same_grid"])
+    # the supervised face-flux stage ran and logged its loss
+    assert np.isfinite(s["flux_loss_first_last"]).all() and len(s["flux_loss_first_last"]) == 2
 
 
 def test_exported_model_loads_with_the_run_grid(summary):

@@ -204,15 +204,17 @@ class StencilFluxModel(nnx.Module):
         return INTEGRATORS[self.integrator](rhs, (u, t), self.dt)
 
     def frame(self, u: jax.Array, t: jax.Array, forcing: Forcing | None = None):
-        """``steps_per_frame`` steps: the model's map between saved frames (a ``lax.scan``, so
-        the step is traced and compiled once)."""
+        """``steps_per_frame`` steps: the model's map between saved frames (a ``lax.scan``,
+        unrolled up to 16 steps: XLA's CPU backward of a rolled scan is many times slower, see
+        :mod:`sciml.stepper.stencil_task`)."""
         if self.steps_per_frame == 1:
             return self.step(u, t, forcing)
 
         def body(carry, _):
             return self.step(*carry, forcing), None
 
-        (u, t), _ = jax.lax.scan(body, (u, t), None, length=self.steps_per_frame)
+        n = self.steps_per_frame
+        (u, t), _ = jax.lax.scan(body, (u, t), None, length=n, unroll=min(n, 16))
         return u, t
 
     def metadata(self) -> dict[str, Any]:
