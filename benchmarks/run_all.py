@@ -79,7 +79,7 @@ ONE_THREAD = {
 # suite -> [(label, benchmark name, arguments, extra environment)]: fixed sizes, a row per label
 SUITES: dict[str, list[tuple[str, str, list[str], dict[str, str]]]] = {
     "issue12": [
-        ("mri_unet_320", "mri_unet", ["--size", "320", "--chans", "32", "--repeats", "2"], {}),
+        ("mri_unet_320", "mri_unet", ["--size", "320", "--chans", "32", "--repeats", "5"], {}),
         ("mri_unet_160", "mri_unet", ["--size", "160", "--chans", "32", "--repeats", "3"], {}),
         (
             "mri_unet_160_1thread",
