@@ -17,6 +17,7 @@ beats worker processes, and the sources are thread-safe).
 from __future__ import annotations
 
 import math
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -37,8 +38,6 @@ def _read_ahead(batches: Any, depth: int) -> Iterator[Any]:
     ``benchmarks/bench_data_pipeline.py``). A reader exception is re-raised in the consumer;
     closing the generator early stops the reader after its current batch.
     """
-    import queue
-
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()

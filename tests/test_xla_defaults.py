@@ -55,3 +55,10 @@ def test_in_effect_in_this_process():
     text = conv.lower(x, k).compile().as_text()
     assert "convolution(" in text
     assert "ynn" not in text.lower()
+
+
+def test_jaxlib_version_read_without_importing_it_matches_jaxlib():
+    import jaxlib
+
+    want = tuple(int(v) for v in jaxlib.__version__.split(".")[:3])
+    assert xd._jaxlib_version() == want
