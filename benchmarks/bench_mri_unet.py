@@ -323,10 +323,10 @@ def run_one(batch: int, args: argparse.Namespace) -> dict:
     )
     print("where forward+backward spends its time (XLA operations, profiler trace):")
     print(format_profile(ours["profile"], indent="  "))
-    traced, cpu = ours["profile"]["total_ms"] / 1e3, ours["cpu_s"]["forward_backward"]
-    if traced < 0.6 * cpu:
+    traced, cpu_fb = ours["profile"]["total_ms"] / 1e3, ours["cpu_s"]["forward_backward"]
+    if traced < 0.6 * cpu_fb:
         print(
-            f"  (the trace accounts for {traced:.2f} s of {cpu:.2f} s "
+            f"  (the trace accounts for {traced:.2f} s of {cpu_fb:.2f} s "
             "of CPU time: with several threads XLA's CPU convolutions run asynchronously and the "
             "trace times only their dispatch; for the breakdown run single-threaded: "
             "XLA_FLAGS='--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1')"
