@@ -331,7 +331,7 @@ def interleaved(ours_step, ref_step, rounds: int) -> dict[str, float]:
         "ratio_best": min(walls["ours"]) / min(walls["ref"]),
         "ratio_median_of_rounds": float(np.median(pair)),
         "ratio_cpu_best": min(cpus["ours"]) / min(cpus["ref"]),
-        "ratios_of_rounds": pair,
+        "round_ratios": pair,
     }
 
 

@@ -62,7 +62,7 @@ def test_run_one_reports_every_ratio(monkeypatch, capsys):
     for key in ("ratio_step", "ratio_step_cpu", "ratio_forward"):
         assert result[key] > 0, key
     pair = result["interleaved"]
-    assert pair["rounds"] == 3 and len(pair["ratios_of_rounds"]) == 3
+    assert pair["rounds"] == 3 and len(pair["round_ratios"]) == 3
     assert pair["ref_step_s"] >= 0.002
     assert pair["ratio_best"] == pytest.approx(pair["ours_step_s"] / pair["ref_step_s"])
     assert "interleaved, 3 alternating rounds" in out
