@@ -183,6 +183,30 @@ def test_accelerators_trace_xla_convolution(numpy_mode, monkeypatch, backend, ca
     assert ("branches_platforms" in jaxpr) is callback  # the custom VJP's platform switch
 
 
+@pytest.mark.parametrize("backend,barrier", [("cpu", True), ("gpu", False), ("tpu", False)])
+def test_input_barrier_only_on_cpu(monkeypatch, backend, barrier):
+    """On CPU the input goes through an optimization barrier (XLA then transposes the padded
+    input it already holds for the weight gradient instead of recomputing the padding inside
+    the transpose); accelerators keep XLA's pad folding. Forward-mode AD still works: the
+    convolution is linear in ``x``, so its JVP is the convolution of the tangent."""
+    import sciml.nn.conv_grad as cg
+
+    monkeypatch.delenv("SCIML_CONV_GRAD", raising=False)
+    monkeypatch.setattr(cg, "_backend", lambda: backend)
+    assert cg.uses_input_barrier(backend) is barrier
+    x, k = _data((6, 5), (3, 3), jnp.float32)
+    jaxpr = str(jax.make_jaxpr(jax.grad(lambda k: jnp.sum(conv_valid(x, k) ** 2)))(k))
+    assert ("optimization_barrier" in jaxpr) is barrier
+    tx = jnp.cos(x)
+    y, ty = jax.jvp(lambda x: conv_valid(x, k), (x,), (tx,))
+    np.testing.assert_allclose(
+        y, _reference(x, k, (1, 1)), rtol=0, atol=1e-6 * float(jnp.abs(y).max())
+    )
+    np.testing.assert_allclose(
+        ty, _reference(tx, k, (1, 1)), rtol=0, atol=1e-6 * float(jnp.abs(ty).max())
+    )
+
+
 @pytest.mark.parametrize("spatial,ksize,strides", CASES[4:])
 def test_depth_taps_equal_xla_3d(monkeypatch, spatial, ksize, strides):
     """The default CPU path of 3-D convolutions (2-D convolutions over depth taps): output and
