@@ -204,6 +204,32 @@ def test_up_conv_is_the_non_overlapping_transposed_convolution():
     np.testing.assert_allclose(np.asarray(lax) + np.array([0.5, -1.0]), ref, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_up_conv_gradients_equal_xla_transposed_convolution(x64, ndim):
+    """Both gradients of the kernel-2 UpConv (a 1x1 convolution + depth-to-space) equal those of
+    XLA's stride-2 transposed convolution with the flipped kernel, in float64."""
+    up = UpConv(3, 2, ndim=ndim, rngs=nnx.Rngs(0))
+    rng = np.random.default_rng(5)
+    x = jnp.asarray(rng.normal(size=(2, *(3, 4, 2)[:ndim], 3)))
+    k = jnp.asarray(rng.normal(size=(2,) * ndim + (3, 2)))
+    sp = "DHW"[3 - ndim :]
+    dn = (f"N{sp}C", f"{sp}IO", f"N{sp}C")
+    flip = (slice(None, None, -1),) * ndim
+
+    graphdef, state = nnx.split(up)
+
+    def ours(x, k):
+        state["kernel"] = nnx.Param(k)
+        return jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x)))
+
+    def ref(x, k):
+        y = jax.lax.conv_transpose(x, k[flip], (2,) * ndim, "VALID", dimension_numbers=dn)
+        return jnp.sum(jnp.sin(y))
+
+    for a, b in zip(jax.grad(ours, (0, 1))(x, k), jax.grad(ref, (0, 1))(x, k), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * float(jnp.abs(b).max()))
+
+
 @pytest.mark.parametrize("boundary", ["periodic", "zero"])
 def test_upconv_kernel3_matches_scatter_definition(x64, boundary):
     # y[2i + a - 1] += x[i] @ K[a] per axis; x[n] wraps (periodic) or is zero.

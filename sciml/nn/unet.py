@@ -95,8 +95,9 @@ class UpConv(nnx.Module):
 
     The windows do not overlap, so output cell ``2i + a`` (per axis) is
     ``y[2i + a] = x[i] @ K[a]`` with ``K`` of shape ``(2,) * ndim + (C_in, C_out)``. It is computed
-    as one matrix product and a reshape (depth-to-space), whose gradient is as cheap as the
-    forward pass, unlike XLA's CPU gradient of a strided transposed convolution. A PyTorch
+    as one 1x1 convolution to ``2**ndim * C_out`` channels (a matrix product per cell) and a
+    reshape (depth-to-space), whose gradient is as cheap as the forward pass, unlike XLA's CPU
+    gradient of a strided transposed convolution. A PyTorch
     ``ConvTranspose{n}d(kernel_size=2, stride=2)`` weight ``W[c_in, c_out, a, b]`` maps to
     ``K[a, b, c_in, c_out]`` without a flip.
 
@@ -154,8 +155,12 @@ class UpConv(nnx.Module):
         k = self.kernel[...]
         cin, cout = k.shape[-2:]
         if self.kernel_size == 2:
-            k = jnp.moveaxis(k, -2, 0).reshape(cin, -1)  # (C_in, 2**nd * C_out)
-            y = jnp.dot(x, k.astype(x.dtype))
+            k = jnp.moveaxis(k, -2, 0).reshape((1,) * nd + (cin, -1))  # (1.., C_in, 2**nd C_out)
+            # A 1x1 convolution rather than jnp.dot: XLA's CPU gradient of the dot transposes
+            # the (large) output gradient inside the norm backward that produces it (40 ms of a
+            # 100 ms up-sampling layer at 320^2); the convolution's transposes the (4x smaller)
+            # input instead (benchmarks/bench_mri_unet.py).
+            y = conv_valid(x, k.astype(x.dtype))
         else:
             mode = "wrap" if self.boundary == "periodic" else "constant"
             xp = jnp.pad(x, [(0, 0)] + [(0, 1)] * nd + [(0, 0)], mode=mode)
