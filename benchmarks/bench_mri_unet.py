@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from interleave import interleaved
 from op_profile import format_profile, profile_ops
 
 from sciml.mri.models import count_parameters, fastmri_unet
@@ -305,34 +306,6 @@ def bench_torch(batch: int, size: int, chans: int, repeats: int) -> tuple[dict, 
         "forward_s": best_fwd,
     }
     return result, step
-
-
-def interleaved(ours_step, ref_step, rounds: int) -> dict[str, float]:
-    """Both training steps timed in alternation, ``rounds`` times each, in one process.
-
-    Sequential best-of-N timings of two programs see different states of a shared machine (the
-    PyTorch step alone moved 585-800 ms between quiet runs of the same VM); alternating them
-    makes every round a pair measured under the same conditions. Reports the best time of each
-    (wall and process CPU), their ratio, and the median of the per-round ratios."""
-    walls: dict[str, list[float]] = {"ours": [], "ref": []}
-    cpus: dict[str, list[float]] = {"ours": [], "ref": []}
-    for r in range(rounds):
-        order = (("ours", ours_step), ("ref", ref_step))
-        for name, fn in order if r % 2 == 0 else order[::-1]:
-            t0, c0 = time.perf_counter(), time.process_time()
-            fn()
-            walls[name].append(time.perf_counter() - t0)
-            cpus[name].append(time.process_time() - c0)
-    pair = [o / r for o, r in zip(walls["ours"], walls["ref"], strict=True)]
-    return {
-        "rounds": rounds,
-        "ours_step_s": min(walls["ours"]),
-        "ref_step_s": min(walls["ref"]),
-        "ratio_best": min(walls["ours"]) / min(walls["ref"]),
-        "ratio_median_of_rounds": float(np.median(pair)),
-        "ratio_cpu_best": min(cpus["ours"]) / min(cpus["ref"]),
-        "round_ratios": pair,
-    }
 
 
 def run_one(batch: int, args: argparse.Namespace) -> dict:

@@ -11,8 +11,9 @@ training mode with its running averages updated), in the same process with the s
 threads.
 
 Prints the forward and train-step times (best of ``--repeats``; wall and process CPU time, the
-latter steadier on a shared machine), the ratio sciml / PyTorch, and the per-operation profile of
-sciml's train step (:mod:`op_profile`; ``--no-profile`` saves one step).
+latter steadier on a shared machine), the ratio sciml / PyTorch, the same two steps timed in
+alternation (``--interleave`` rounds, default 3; :mod:`interleave`: the steadier ratio), and the
+per-operation profile of sciml's train step (:mod:`op_profile`; ``--no-profile`` saves one step).
 
     python benchmarks/bench_unet3d.py                   # D3M size: 32^3, batch 4, width 64
     python benchmarks/bench_unet3d.py --quick           # 16^3, batch 1, width 16 (smoke test)
@@ -33,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from interleave import interleaved
 from op_profile import format_profile, profile_ops
 
 from sciml.cosmo.model import D3M
@@ -60,7 +62,10 @@ def _best(fn, repeats: int) -> dict[str, float]:
     return {"first_s": first, "wall_s": wall, "cpu_s": cpu}
 
 
-def bench_ours(batch: int, size: int, width: int, repeats: int, profile: bool) -> dict:
+def bench_ours(
+    batch: int, size: int, width: int, repeats: int, profile: bool
+) -> tuple[dict, object]:
+    """sciml's timings, and a no-argument call of one (blocking) training step."""
     model = D3M(width=width, depth=2, rngs=nnx.Rngs(0))
     model.train()
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
@@ -84,17 +89,22 @@ def bench_ours(batch: int, size: int, width: int, repeats: int, profile: bool) -
         return optax.apply_updates(p, updates), s, rest, loss
 
     n_params = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(params))
+
+    def one_step():
+        return jax.block_until_ready(step(params, opt_state, rest, x, y))
+
     out = {
         "params": n_params,
         "forward": _best(lambda: jax.block_until_ready(forward(params, rest, x)), repeats),
-        "step": _best(lambda: jax.block_until_ready(step(params, opt_state, rest, x, y)), repeats),
+        "step": _best(one_step, repeats),
     }
     if profile:
         out["profile"] = profile_ops(step, params, opt_state, rest, x, y, runs=1)
-    return out
+    return out, one_step
 
 
-def bench_torch(batch: int, size: int, width: int, repeats: int) -> dict | None:
+def bench_torch(batch: int, size: int, width: int, repeats: int) -> tuple[dict, object] | None:
+    """PyTorch's timings and a no-argument call of one training step (None: no torch)."""
     try:
         import torch
         from torch import nn
@@ -170,13 +180,14 @@ def bench_torch(batch: int, size: int, width: int, repeats: int) -> dict | None:
         with torch.no_grad():
             model(x)
 
-    return {
+    result = {
         "params": sum(p.numel() for p in model.parameters()),
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
         "forward": _best(forward, repeats),
         "step": _best(step, repeats),
     }
+    return result, step
 
 
 def main() -> None:
@@ -188,6 +199,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="16^3, batch 1, width 16")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
     parser.add_argument("--no-profile", action="store_true", help="skip the per-op profile")
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        default=3,
+        help="alternating sciml / PyTorch step rounds after the sequential timings (0: none)",
+    )
     parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args()
     if args.quick:
@@ -200,7 +217,7 @@ def main() -> None:
         f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}",
         flush=True,
     )
-    ours = bench_ours(args.batch, args.size, w, args.repeats, not args.no_profile)
+    ours, ours_step = bench_ours(args.batch, args.size, w, args.repeats, not args.no_profile)
     print(f"sciml D3M 3-D U-Net ({ours['params']:,} parameters); wall ms (process CPU ms)")
     for key in ("forward", "step"):
         r = ours[key]
@@ -217,7 +234,8 @@ def main() -> None:
             f"  (the traced operations add up to {covered:.0%} of the step's CPU time; the "
             "profiler trace attributes the rest to no operation)"
         )
-    ref = None if args.no_torch else bench_torch(args.batch, args.size, w, args.repeats)
+    got = None if args.no_torch else bench_torch(args.batch, args.size, w, args.repeats)
+    ref, ref_step = (None, None) if got is None else got
     result = {
         "benchmark": "unet3d",
         "device": str(jax.devices()[0].device_kind),
@@ -248,6 +266,15 @@ def main() -> None:
             f"ratio sciml / PyTorch train step: {result['ratio_step']:.2f} wall, "
             f"{result['ratio_step_cpu']:.2f} CPU time; forward {result['ratio_forward']:.2f}"
         )
+        if args.interleave > 0:
+            pair = interleaved(ours_step, ref_step, args.interleave)
+            result["interleaved"] = pair
+            print(
+                f"interleaved, {pair['rounds']} alternating rounds: sciml best "
+                f"{pair['ours_step_s'] * 1e3:.1f} ms, PyTorch best {pair['ref_step_s'] * 1e3:.1f} ms; "
+                f"ratio of bests {pair['ratio_best']:.2f} (CPU time {pair['ratio_cpu_best']:.2f}), "
+                f"median of the rounds' ratios {pair['ratio_median_of_rounds']:.2f}"
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1, default=str)

@@ -12,6 +12,11 @@
 - CPU with ``SCIML_CONV_GRAD=numpy``: the custom VJP below (NumPy weight gradient), opt-in;
 - CPU otherwise (1-D, 2-D): XLA's own convolution.
 
+On CPU the input also passes through an optimization barrier (:func:`uses_input_barrier`), so
+that XLA feeds its weight gradient with a plain transpose of the padded input it already holds
+rather than re-padding inside a slow per-channel transpose; numbers and every mode of
+differentiation (``grad``, ``jvp``, ``vmap``) are unchanged.
+
 The custom VJP: a convolution whose weight gradient is one GEMM over patches on CPU.
 
 The zoo's :class:`sciml.nn.Conv` pads for the boundary condition and then runs a VALID
