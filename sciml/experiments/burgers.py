@@ -69,6 +69,7 @@ class BurgersSetup:
     depth: int = 3
     kernel_size: int = 5
     degree: int = 2  # the stencils are exact for polynomials of this degree
+    stencil_width: int = 6  # cells per face stencil (even, centred on the face)
     unroll: int = 4
     pretrain_steps: int = 30000  # supervised face-flux steps before the unrolled ones (0: none)
     steps: int = 8000
@@ -214,7 +215,8 @@ def reproduce(
     dt_model = s.frame_dt / s.steps_per_frame
     model = StencilFluxModel(
         dx=2 * np.pi / n, nu=s.nu, dt=dt_model, steps_per_frame=s.steps_per_frame,
-        degree=s.degree, width=s.width, depth=s.depth, kernel_size=s.kernel_size,
+        degree=s.degree, stencil_width=s.stencil_width, width=s.width, depth=s.depth,
+        kernel_size=s.kernel_size,
         state_std=std, grid_shape=(n,), rngs=nnx.Rngs(int(jax.random.randint(key_model, (), 0, 2**30))),
     )  # fmt: skip
 
