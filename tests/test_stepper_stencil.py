@@ -225,3 +225,35 @@ def test_bad_stencil_width_is_refused(bad):
         ValueError, match=rf"stencil_width: expected an even integer >= 2.*found {bad}"
     ):
         StencilFluxModel(dx=0.1, nu=0.01, dt=0.01, stencil_width=bad, rngs=nnx.Rngs(0))
+
+
+def test_l1_norm_losses_are_mean_absolute_errors(model):
+    from sciml.solvers.fv import random_forcing
+
+    from sciml.stepper.stencil_flux_task import StencilFluxTask
+    from sciml.stepper.stencil_task import StencilRolloutTask
+
+    kw = dict(key=jax.random.key(0), step=jnp.asarray(0))
+    u = jnp.asarray(np.random.default_rng(5).normal(size=(2, 32, 1)) * 0.3, jnp.float32)
+    target = jnp.asarray(np.random.default_rng(6).normal(size=(2, 32, 1)), jnp.float32)
+    f = random_forcing(2, key=jax.random.key(7))
+
+    @nnx.jit
+    def losses(m):  # one compilation for every loss below
+        flux_l1 = StencilFluxTask(0.5, norm="l1").loss(m, {"u": u, "flux": target}, **kw)[0]
+        # one frame against the model's own next frame shifted by 0.1
+        nxt, _ = m.frame(u, jnp.zeros(2), f)
+        batch = {"u0": u, "t0": jnp.zeros(2), "targets": (nxt + 0.1)[:, None]}
+        batch.update(zip(("amplitude", "omega", "k", "phi"), f))
+        rollout = [StencilRolloutTask(1, norm=n).loss(m, batch, **kw)[0] for n in ("l1", "l2")]
+        return flux_l1, rollout, m.fluxes(u)
+
+    flux_l1, (roll_l1, roll_l2), flux = losses(model)
+    want = np.mean(np.abs(np.asarray(flux) - np.asarray(target))) / 0.5
+    np.testing.assert_allclose(float(flux_l1), want, rtol=1e-5)
+    sigma = float(model.state_std[...][0])  # l1 = 0.1 / sigma, l2 its square
+    np.testing.assert_allclose([float(roll_l1), float(roll_l2)], [0.1 / sigma, 0.01 / sigma**2],
+                               rtol=1e-4)  # fmt: skip
+    for cls in (StencilFluxTask, StencilRolloutTask):
+        with pytest.raises(ValueError, match=r"norm: expected one of \['l2', 'l1'\], found 'l3'"):
+            cls(1, norm="l3")

@@ -66,7 +66,7 @@ class BurgersSetup:
     long_horizon: float = 50.0
     classical_factors: tuple[int, ...] = (1, 2, 4)
     width: int = 32
-    depth: int = 3
+    depth: int = 4  # measured MAE: 0.00147 with 3 layers, 0.00105 with 4 (docs/burgers.md)
     kernel_size: int = 5
     degree: int = 2  # the stencils are exact for polynomials of this degree
     stencil_width: int = 6  # cells per face stencil (even, centred on the face)
@@ -75,6 +75,7 @@ class BurgersSetup:
     steps: int = 8000
     batch_size: int = 32
     learning_rate: float = 3e-3
+    loss_norm: str = "l1"  # both training losses: "l1" (mean absolute) or "l2" (mean squared)
     timing_batch: int = 256
     timing_time: float = 0.5
 
@@ -232,14 +233,16 @@ def reproduce(
     flux_losses = []
     if s.pretrain_steps > 0:
         samples = make_flux_samples(ref_train, s.ref_factor, nu=s.nu)
-        flux_task = StencilFluxTask(float(samples["flux"].std()))
+        flux_task = StencilFluxTask(float(samples["flux"].std()), norm=s.loss_norm)
         res = fit(model, flux_task, ArraySource(samples), config=optim(s.pretrain_steps))
         flux_losses = [r["loss"] for r in res.history if "loss" in r and r.get("split") != "eval"]
     windows = make_forced_windows(
         train, s.spinup + s.frame_dt * np.arange(train.shape[1]), f_train, n_target=s.unroll
     )
     config = optim(s.steps)
-    task = StencilRolloutTask(s.unroll, curriculum=[(0, 1), (s.steps // 4, s.unroll)])
+    task = StencilRolloutTask(
+        s.unroll, curriculum=[(0, 1), (s.steps // 4, s.unroll)], norm=s.loss_norm
+    )
     result = fit(model, task, ArraySource(windows), config=config)
     losses = [r["loss"] for r in result.history if "loss" in r and r.get("split") != "eval"]
     timings["train_s"] = time.perf_counter() - t0
