@@ -66,7 +66,7 @@ class BurgersSetup:
     long_horizon: float = 50.0
     classical_factors: tuple[int, ...] = (1, 2, 4)
     width: int = 32
-    depth: int = 4  # measured MAE: 0.00147 with 3 layers, 0.00105 with 4 (docs/burgers.md)
+    depth: int = 5  # measured MAE: 0.00147 with 3 layers, 0.00105 with 4, 0.00089 with 5
     kernel_size: int = 5
     degree: int = 2  # the stencils are exact for polynomials of this degree
     stencil_width: int = 6  # cells per face stencil (even, centred on the face)
@@ -449,16 +449,17 @@ def _target_notes(factor, speedup, losses, s, cost_learned, cost) -> str:
         notes.append(
             f"resolution factor {factor:.2f}x < 4x: {trend}; the error is the model's flux "
             "error on under-resolved shocks, not time stepping (the flux-supervised model alone "
-            "gives MAE 0.0026 with 1 or 4 steps per frame); it falls most with more data (64 -> "
-            "256 training trajectories: MAE 0.00172 -> 0.00147) and slowly with more training "
-            "(flux-supervised steps 10000 -> 30000: 0.0026 -> 0.0023); docs/burgers.md has the "
-            "measured ablation"
+            "gives MAE 0.0026 with 1 or 4 steps per frame); it fell most with a deeper network "
+            "(3 -> 4 layers: MAE 0.00147 -> 0.00105), L1 training losses (0.00119) and more data "
+            "(64 -> 256 training trajectories: 0.00172 -> 0.00147), not with a wider stencil or "
+            "kernel; docs/burgers.md has the measured ablation"
         )
     if speedup < 4.0:
         ratio = cost[METHODS[-1]][0] / cost_learned
         notes.append(
             f"speed-up {speedup:.2f}x < 4x: at N = {s.n_learned} a learned frame costs "
-            f"{1 / ratio:.2f}x a WENO5 frame (a 3-layer CNN per step against WENO5's arithmetic), "
+            f"{1 / ratio:.2f}x a WENO5 frame (a {s.depth}-layer CNN per step against WENO5's "
+            "arithmetic), "
             "so the speed-up is about (resolution factor)^2 / that; timings on a loaded machine "
             "vary by ~2x between runs"
         )
