@@ -3,7 +3,8 @@
 Wall time per simulated time unit (best of ``--repeats``, compile excluded) of
 
 - the learned-stencil model (:class:`sciml.stepper.stencil.StencilFluxModel`, the quick preset's
-  network: 3 convolutions of width 32, kernel 5) at ``N`` with ``dt = --dt`` (SSP-RK3),
+  network, ``sciml.experiments.burgers.QUICK``: 5 convolutions of width 32, kernel 5, six-cell
+  stencils) at ``N`` with ``dt = --dt`` (SSP-RK3),
 - the finite-volume baselines (:class:`sciml.solvers.fv.FVBurgers`) at ``N, 2N, 4N, 8N`` at their
   CFL limit for ``max|u| = --u-max``,
 
@@ -30,6 +31,7 @@ from json_out import add_json_argument, write_json
 from sciml.solvers import Grid
 from sciml.solvers.fv import FVBurgers, random_forcing
 
+from sciml.experiments.burgers import QUICK
 from sciml.stepper.stencil import StencilFluxModel, rollout
 
 
@@ -58,7 +60,10 @@ def main(argv=None) -> dict:
     frame_dt = a.dt
     n_frames = max(1, round(a.time / frame_dt))
     out = {}
-    model = StencilFluxModel(dx=2 * np.pi / a.n, nu=0.01, dt=a.dt, rngs=nnx.Rngs(0))
+    q = QUICK
+    model = StencilFluxModel(dx=2 * np.pi / a.n, nu=0.01, dt=a.dt, degree=q.degree,
+                             stencil_width=q.stencil_width, width=q.width, depth=q.depth,
+                             kernel_size=q.kernel_size, rngs=nnx.Rngs(0))  # fmt: skip
     u0 = 0.5 * jnp.sin(jnp.arange(a.n) * 2 * np.pi / a.n)[None, :, None] * jnp.ones((a.batch, 1, 1))
     out["learned", a.n] = _best(
         lambda: rollout(model, u0, forcing, t0=t0, n_frames=n_frames).block_until_ready(),

@@ -176,3 +176,84 @@ def test_equal_accuracy_resolution_interpolates_log_log():
     np.testing.assert_allclose(_equal_accuracy(ns, err, 1.0 / 90.0**2), 90.0, rtol=1e-12)
     assert _equal_accuracy(ns, err, 1e-9) is None  # never reached: the caller reports a bound
     assert _equal_accuracy(ns, err, 1.0) == 32.0
+
+
+def test_wider_stencil_is_exact_exports_and_runs_in_numpy_alone(tmp_path):
+    import json
+
+    import h5py
+
+    import sciml
+    from sciml.stepper.artifact import ArtifactError
+    from sciml.stepper.stencil_artifact import export_stencil_model
+
+    n = 32
+    m = StencilFluxModel(dx=TWO_PI / n, nu=0.01, dt=1e-3, degree=2, stencil_width=10, width=8,
+                         depth=2, rngs=nnx.Rngs(3))  # fmt: skip
+    _randomise_last_layer(m, 0.1, seed=3)
+    assert m.offsets == (-4, -3, -2, -1, 0, 1, 2, 3, 4, 5) and m.n_free == 7
+    # cell averages of a quadratic: exact face values and slopes away from the periodic wrap
+    edges = np.arange(n + 1) * m.dx
+    p = np.polynomial.Polynomial([0.3, 0.7, -0.2])
+    avg = (p.integ()(edges[1:]) - p.integ()(edges[:-1])) / m.dx
+    v = np.asarray(m.face_values(jnp.asarray(avg, jnp.float32)[None, :, None]))[0]
+    inner = slice(4, n - 5)
+    np.testing.assert_allclose(v[inner, 0], p(edges[1:])[inner], atol=5e-5)
+    np.testing.assert_allclose(v[inner, 1], p(edges[1:])[inner], atol=5e-5)
+    np.testing.assert_allclose(v[inner, 2], p.deriv()(edges[1:])[inner], atol=5e-4)
+    # the artifact carries the width; NumPy alone reproduces the JAX model
+    path = export_stencil_model(m, tmp_path / "w10.h5")
+    loaded = sciml.load_stepper(path)
+    assert loaded.meta["stencil_width"] == 10 and loaded.offsets == list(m.offsets)
+    u = np.random.default_rng(4).normal(size=(2, n, 1)).astype(np.float32)
+    np.testing.assert_allclose(
+        loaded.fluxes(u), np.asarray(m.fluxes(jnp.asarray(u))), rtol=1e-5, atol=1e-5
+    )
+    want, _ = m.step(jnp.asarray(u), jnp.zeros(2))
+    np.testing.assert_allclose(loaded.step(u), np.asarray(want), rtol=1e-5, atol=1e-5)
+    with h5py.File(path, "a") as f:
+        meta = json.loads(f.attrs["metadata"])
+        meta["stencil_width"] = 8
+        f.attrs["metadata"] = json.dumps(meta)
+    with pytest.raises(ArtifactError, match=r"stencil_width 8 != len\(offsets\) = 10"):
+        sciml.load_stepper(path)
+
+
+@pytest.mark.parametrize("bad", [7, 0, 6.0])
+def test_bad_stencil_width_is_refused(bad):
+    with pytest.raises(
+        ValueError, match=rf"stencil_width: expected an even integer >= 2.*found {bad}"
+    ):
+        StencilFluxModel(dx=0.1, nu=0.01, dt=0.01, stencil_width=bad, rngs=nnx.Rngs(0))
+
+
+def test_l1_norm_losses_are_mean_absolute_errors(model):
+    from sciml.solvers.fv import random_forcing
+
+    from sciml.stepper.stencil_flux_task import StencilFluxTask
+    from sciml.stepper.stencil_task import StencilRolloutTask
+
+    kw = dict(key=jax.random.key(0), step=jnp.asarray(0))
+    u = jnp.asarray(np.random.default_rng(5).normal(size=(2, 32, 1)) * 0.3, jnp.float32)
+    target = jnp.asarray(np.random.default_rng(6).normal(size=(2, 32, 1)), jnp.float32)
+    f = random_forcing(2, key=jax.random.key(7))
+
+    @nnx.jit
+    def losses(m):  # one compilation for every loss below
+        flux_l1 = StencilFluxTask(0.5, norm="l1").loss(m, {"u": u, "flux": target}, **kw)[0]
+        # one frame against the model's own next frame shifted by 0.1
+        nxt, _ = m.frame(u, jnp.zeros(2), f)
+        batch = {"u0": u, "t0": jnp.zeros(2), "targets": (nxt + 0.1)[:, None]}
+        batch.update(zip(("amplitude", "omega", "k", "phi"), f))
+        rollout = [StencilRolloutTask(1, norm=n).loss(m, batch, **kw)[0] for n in ("l1", "l2")]
+        return flux_l1, rollout, m.fluxes(u)
+
+    flux_l1, (roll_l1, roll_l2), flux = losses(model)
+    want = np.mean(np.abs(np.asarray(flux) - np.asarray(target))) / 0.5
+    np.testing.assert_allclose(float(flux_l1), want, rtol=1e-5)
+    sigma = float(model.state_std[...][0])  # l1 = 0.1 / sigma, l2 its square
+    np.testing.assert_allclose([float(roll_l1), float(roll_l2)], [0.1 / sigma, 0.01 / sigma**2],
+                               rtol=1e-4)  # fmt: skip
+    for cls in (StencilFluxTask, StencilRolloutTask):
+        with pytest.raises(ValueError, match=r"norm: expected one of \['l2', 'l1'\], found 'l3'"):
+            cls(1, norm="l3")

@@ -37,7 +37,20 @@ from sciml.solvers.integrators import INTEGRATORS
 from sciml.stepper.model import Stats
 
 OFFSETS = (-2, -1, 0, 1, 2, 3)
-"""Cells ``i + j`` of the stencil of face ``i + 1/2`` (six cells, as the paper)."""
+"""Cells ``i + j`` of the stencil of face ``i + 1/2`` (six cells, as the paper; the default)."""
+
+
+def stencil_offsets(stencil_width: int) -> tuple[int, ...]:
+    """Cells ``i + j`` of a stencil of ``stencil_width`` cells centred on face ``i + 1/2``:
+    ``j = -w/2 + 1 .. w/2`` (``w = 6``: :data:`OFFSETS`). ``stencil_width``: an even integer >= 2."""
+    w = stencil_width
+    if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 2 or w % 2:
+        raise ValueError(
+            f"stencil_width: expected an even integer >= 2 (cells centred on the face), found "
+            f"{w!r}; e.g. stencil_width=6 (the paper's) or 8"
+        )
+    return tuple(range(1 - int(w) // 2, int(w) // 2 + 1))
+
 
 QUANTITIES = ("u_minus", "u_plus", "u_x")
 """The three stencils per face, in the order of the coefficient axis."""
@@ -105,12 +118,13 @@ class StencilFluxModel(nnx.Module):
       dt: model time step (time units); ``integrator``: library integrator name.
       steps_per_frame: model steps between saved frames (the training targets).
       degree: polynomial degree every stencil reproduces exactly.
+      stencil_width: cells per stencil (even; :func:`stencil_offsets`), 6 as the paper.
       width, kernel_size, depth, activation: the CNN (:class:`sciml.nn.Tendency`, periodic).
       state_std: velocity scale the network input is divided by.
       grid_shape: ``(N,)`` of the training grid (metadata; the model is shape-agnostic).
 
     Shapes: ``u`` ``(batch, N, 1)``, ``t`` ``(batch,)``, :class:`Forcing` arrays ``(batch, M)``;
-    :meth:`coefficients` ``(batch, N, 3, S)`` for the faces ``i + 1/2``.
+    :meth:`coefficients` ``(batch, N, 3, S)`` for the faces ``i + 1/2`` (``S = stencil_width``).
     """
 
     def __init__(
@@ -122,6 +136,7 @@ class StencilFluxModel(nnx.Module):
         integrator: str = "ssprk3",
         steps_per_frame: int = 1,
         degree: int = 1,
+        stencil_width: int = 6,
         width: int = 32,
         kernel_size: int = 5,
         depth: int = 3,
@@ -145,8 +160,9 @@ class StencilFluxModel(nnx.Module):
         self.integrator = integrator
         self.steps_per_frame = int(steps_per_frame)
         self.degree = int(degree)
-        self.offsets = OFFSETS
-        parts = [constrained_stencil(OFFSETS, self.degree, q) for q in QUANTITIES]
+        self.offsets = stencil_offsets(stencil_width)
+        self.stencil_width = len(self.offsets)
+        parts = [constrained_stencil(self.offsets, self.degree, q) for q in QUANTITIES]
         self.n_free = parts[0][1].shape[1]
         self.c0 = Stats(jnp.asarray(np.stack([p[0] for p in parts]), jnp.float32))
         self.basis = Stats(jnp.asarray(np.stack([p[1] for p in parts]), jnp.float32))
@@ -226,6 +242,7 @@ class StencilFluxModel(nnx.Module):
             "steps_per_frame": self.steps_per_frame,
             "degree": self.degree,
             "offsets": list(self.offsets),
+            "stencil_width": self.stencil_width,
             "quantities": list(QUANTITIES),
             "grid_shape": None if self.grid_shape is None else list(self.grid_shape),
             "boundary": "periodic",

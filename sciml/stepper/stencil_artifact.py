@@ -130,6 +130,8 @@ def read_stencil_model(f: h5py.File, path: Path, meta: dict) -> LoadedStencilMod
         raise _fail(path, f"integrator {meta['integrator']!r}: expected euler, rk2 or ssprk3")
     _check_plain_attributes(f, path, meta)
     s, nf = len(meta["offsets"]), int(arch["n_free"])
+    if meta.get("stencil_width", s) != s:
+        raise _fail(path, f"metadata stencil_width {meta['stencil_width']} != len(offsets) = {s}")
     if arch["out_channels"] != 3 * nf:
         raise _fail(path, f"out_channels {arch['out_channels']} != 3 * n_free = {3 * nf}")
     sizes = [1] + [arch["width"]] * (arch["depth"] - 1) + [3 * nf]
