@@ -47,10 +47,10 @@ METHODS = ("upwind", "muscl", "weno5")
 
 @dataclasses.dataclass(frozen=True)
 class BurgersSetup:
-    """Sizes of a run (``QUICK``: see the README for its measured cost; ``FULL``: 2.5x the
-    training steps at twice the unroll, a 16x reference and classical runs up to N = 256: 34
-    minutes measured on 2 shared CPU cores with 64 training trajectories and the degree-1,
-    unrolled-only model, not re-run with the present settings; docs/burgers.md)."""
+    """Sizes of a run (``QUICK``: see the README for its measured cost, 488 s on one core;
+    ``FULL``: 2.5x the unrolled steps at twice the unroll, a 16x reference and classical runs up
+    to N = 256: 27 minutes measured on 2 quiet CPU cores with the present settings;
+    docs/burgers.md)."""
 
     n_learned: int = 32
     ref_factor: int = 8
