@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from interleave import interleaved
+from interleave import describe, interleaved
 from op_profile import format_profile, profile_ops
 
 from sciml.mri.models import count_parameters, fastmri_unet
@@ -393,12 +393,7 @@ def run_one(batch: int, args: argparse.Namespace) -> dict:
         if args.interleave > 0:
             pair = interleaved(ours_step, ref_step, args.interleave)
             result["interleaved"] = pair
-            print(
-                f"interleaved, {pair['rounds']} alternating rounds: sciml best "
-                f"{pair['ours_step_s'] * 1e3:.1f} ms, PyTorch best {pair['ref_step_s'] * 1e3:.1f} ms; "
-                f"ratio of bests {pair['ratio_best']:.2f} (CPU time {pair['ratio_cpu_best']:.2f}), "
-                f"median of the rounds' ratios {pair['ratio_median_of_rounds']:.2f}"
-            )
+            print(describe(pair))
     return result
 
 

@@ -42,3 +42,13 @@ def interleaved(
         "ratio_cpu_best": min(cpus["ours"]) / min(cpus["ref"]),
         "round_ratios": pair,
     }
+
+
+def describe(pair: dict) -> str:
+    """One line for a benchmark's output: the result of :func:`interleaved`."""
+    return (
+        f"interleaved, {pair['rounds']} alternating rounds: sciml best "
+        f"{pair['ours_step_s'] * 1e3:.1f} ms, PyTorch best {pair['ref_step_s'] * 1e3:.1f} ms; "
+        f"ratio of bests {pair['ratio_best']:.2f} (CPU time {pair['ratio_cpu_best']:.2f}), "
+        f"median of the rounds' ratios {pair['ratio_median_of_rounds']:.2f}"
+    )

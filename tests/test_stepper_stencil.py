@@ -215,7 +215,7 @@ def test_wider_stencil_is_exact_exports_and_runs_in_numpy_alone(tmp_path):
         meta = json.loads(f.attrs["metadata"])
         meta["stencil_width"] = 8
         f.attrs["metadata"] = json.dumps(meta)
-    with pytest.raises(ArtifactError, match=r"stencil_width 8 != len\(offsets\) = 10"):
+    with pytest.raises(ArtifactError, match=r"stencil_width expected len\(offsets\) = 10, found 8"):
         sciml.load_stepper(path)
 
 

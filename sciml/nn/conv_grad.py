@@ -125,10 +125,10 @@ def uses_input_barrier(backend: str) -> bool:
     XLA recomputes the boundary padding inside that transpose, and the fused pad + transpose
     walks the input once per channel; with it, XLA transposes the padded input the forward pass
     already materialised, with its tiled transpose. Same numbers (bit for bit), every mode of
-    differentiation unchanged; 3x3 convolution forward + backward on 2 cores, 320 x 320:
-    32 -> 32 channels 53 -> 40 ms, 64 -> 32 99 -> 75 ms; 160 x 160, 64 -> 64: 31 -> 25 ms
-    (``benchmarks/bench_mri_unet.py``). Accelerators keep XLA's pad folding into the
-    convolution, which the barrier would block."""
+    differentiation unchanged; 3x3 convolution forward + backward on 2 quiet cores, 320 x 320:
+    32 -> 32 channels 52 -> 41 ms, 64 -> 32 114 -> 91 ms; 160 x 160, 64 -> 64: 39 -> 34 ms
+    (docs/performance.md, "Two layout fixes in the backward pass"). Accelerators keep XLA's pad
+    folding into the convolution, which the barrier would block."""
     return backend.strip().lower() == "cpu"
 
 

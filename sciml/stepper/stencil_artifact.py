@@ -131,7 +131,11 @@ def read_stencil_model(f: h5py.File, path: Path, meta: dict) -> LoadedStencilMod
     _check_plain_attributes(f, path, meta)
     s, nf = len(meta["offsets"]), int(arch["n_free"])
     if meta.get("stencil_width", s) != s:
-        raise _fail(path, f"metadata stencil_width {meta['stencil_width']} != len(offsets) = {s}")
+        raise _fail(
+            path,
+            f"metadata stencil_width expected len(offsets) = {s}, found {meta['stencil_width']}; "
+            "re-export the model with export_stencil_model",
+        )
     if arch["out_channels"] != 3 * nf:
         raise _fail(path, f"out_channels {arch['out_channels']} != 3 * n_free = {3 * nf}")
     sizes = [1] + [arch["width"]] * (arch["depth"] - 1) + [3 * nf]

@@ -101,7 +101,8 @@ def make_flux_samples(
 
 
 class StencilFluxTask:
-    """Supervised flux loss ``mean(((model.fluxes(u) - flux) / flux_scale)^2)`` (module docstring).
+    """Supervised flux loss ``mean(((model.fluxes(u) - flux) / flux_scale)^2)``, or the mean
+    absolute value of the same scaled error with ``norm="l1"`` (module docstring).
 
     Args:
       flux_scale: the flux unit the error is measured in (velocity^2), e.g. the std of the
