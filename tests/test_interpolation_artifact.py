@@ -183,12 +183,15 @@ def _replace(name, data):
          r"'stencil/offsets' expected shape \(4,\) .*found \(5,\); re-export"),
         (_replace("stencil/basis", np.ones((4, 2), np.float32)),
          r"stencil/basis expected to annihilate polynomials of degree <= 1 .*found moments"),
+        (lambda f: f.attrs.__delitem__("solver_dt"),
+         r"missing attribute /solver_dt \(kind 'fv_interpolation' needs it\); re-export"),
         (lambda f: f.attrs.__setitem__("nu", 0.5),
          r"attribute /nu = 0\.5 disagrees with metadata 0\.02; re-export"),
         (lambda f: (_set_meta("substeps", 3)(f), f.attrs.__setitem__("substeps", 3)),
          r"dt expected substeps \* solver_dt = 0\.15.*, found 0\.1"),
     ],
-    ids=["kind", "missing", "basis-shape", "offsets-shape", "basis-constraint", "attr", "dt"],
+    ids=["kind", "missing", "basis-shape", "offsets-shape", "basis-constraint", "no-attr", "attr",
+         "dt"],
 )  # fmt: skip
 def test_bad_artifacts_name_file_field_and_fix(case, tmp_path, edit, match):
     path = _broken(case, tmp_path, edit)

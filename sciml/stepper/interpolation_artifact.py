@@ -212,8 +212,13 @@ def read_interpolation_model(f: h5py.File, path: Path, meta: dict) -> LoadedInte
     if meta["scheme"] != SCHEME:
         raise _fail(path, f"attribute scheme expected {SCHEME!r}, found {meta['scheme']!r}; {_FIX}")
     _check_plain_attributes(f, path, meta)
+    for key, want in (("integrator", "ssprk3"), ("boundary", "periodic")):
+        if meta.get(key) != want:
+            raise _fail(path, f"{key} expected {want!r}, found {meta.get(key)!r}; {_FIX}")
     for key in _EXTRA:
-        got = f.attrs.get(key)
+        if key not in f.attrs:
+            raise _fail(path, f"missing attribute /{key} (kind {KIND!r} needs it); {_FIX}")
+        got = f.attrs[key]
         got = got.tolist() if isinstance(got, np.ndarray | np.generic) else got
         got = got.decode() if isinstance(got, bytes) else got
         if got != meta[key]:
