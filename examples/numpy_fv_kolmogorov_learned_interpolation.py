@@ -13,9 +13,10 @@ output directory, artifact kind ``fv_interpolation``) fills the hook. Per model 
 
 with x-faces ``f = 0`` (face ``i+1/2`` reads cells ``i-1 .. i+2`` along x) and y-faces ``f = 1``.
 The model step, sub-steps, solver dt, viscosity, drag, forcing and grid are read from the
-artifact. Prints enstrophy and energy over time for the learned interpolation, the same solver
-without the hook, and the learned correction when ``learned_correction.h5`` and ``hybrid.json``
-are in the directory too, with the vorticity correlation between them. NumPy and h5py only.
+artifact. From a smooth field developed by the plain solver (``--spinup`` time units), prints
+enstrophy and energy over time for the learned interpolation, the same solver without the hook,
+and the learned correction when ``learned_correction.h5`` and ``hybrid.json`` are in the
+directory too, with the vorticity correlation between them. NumPy and h5py only.
 
     python examples/numpy_fv_kolmogorov_learned_interpolation.py RUN_DIR [--steps 50]
 """
@@ -135,44 +136,50 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("run_dir", type=Path, help="output directory of sciml reproduce kolmogorov")
     parser.add_argument("--steps", type=int, default=50, help="model steps")
+    parser.add_argument(
+        "--spinup", type=float, default=10.0, help="time units of the plain solver first"
+    )
     args = parser.parse_args(argv)
     import sciml
 
-    model = sciml.load_stepper(args.run_dir / "learned_interpolation.h5")
+    artifact = args.run_dir / "learned_interpolation.h5"
+    model = sciml.load_stepper(artifact)
     print(model)
-    nx, ny = model.grid_shape  # the initial state: phases 2 pi i / nx, 2 pi j / ny
-    x, y = 2 * np.pi * np.arange(nx)[:, None] / nx, 2 * np.pi * np.arange(ny)[None, :] / ny
-    omega0 = 2 * np.sin(x) * np.cos(2 * y) + np.cos(4 * y)
     solver = FVKolmogorov(model.grid_shape, model.length, model.solver_dt, **model.params)
+    # the initial state: a smooth field developed by the plain solver into the forced flow
+    nx, ny = model.grid_shape
+    x, y = 2 * np.pi * np.arange(nx)[:, None] / nx, 2 * np.pi * np.arange(ny)[None, :] / ny
+    omega0 = 2 * np.sin(x) * np.cos(2 * y) + np.cos(4 * y) + 0.5 * np.sin(3 * x + y)
+    spin = round(args.spinup / model.dt)
+    omega0 = fv_rollout(solver, omega0, spin, model.substeps)[-1] if spin else omega0
     runs = {
-        "learned_interpolation": interpolation_rollout(
-            args.run_dir / "learned_interpolation.h5", omega0, args.steps
-        ),
-        "finite_volume": fv_rollout(solver, omega0, args.steps, model.substeps),
+        "LI": interpolation_rollout(artifact, omega0, args.steps),
+        "FV": fv_rollout(solver, omega0, args.steps, model.substeps),
     }
     if (args.run_dir / "learned_correction.h5").is_file():
         spec = json.loads((args.run_dir / "hybrid.json").read_text())
         corr = sciml.load_stepper(args.run_dir / "learned_correction.h5")
         fv = FVKolmogorov(model.grid_shape, model.length, spec["solver_dt"], **spec["params"])
-        runs["learned_correction"] = fv_rollout(fv, omega0, args.steps, spec["substeps"], corr)
+        runs["LC"] = fv_rollout(fv, omega0, args.steps, spec["substeps"], corr)
     names = list(runs)
-    print("    t  " + "  ".join(f"{n + ' Z':>24} {n + ' E':>24}" for n in names))
+    print("LI: learned interpolation (this artifact), FV: the same solver without the hook"
+          + (", LC: learned correction" if "LC" in runs else "")
+          + "; Z = <omega^2>/2, E = <psi omega>/2, corr = vorticity correlation with LI")  # fmt: skip
+    head = "".join(f"{n + ' Z':>10}{n + ' E':>9}" for n in names)
+    print(f"{'t':>6}{head}" + "".join(f"{'corr ' + n:>10}" for n in names[1:]))
+    corrs = {n: correlation(runs["LI"], runs[n]) for n in names[1:]}
     out = {"t": [], **{n: {"enstrophy": [], "energy": []} for n in names}}
+    out.update({f"correlation_LI_{n}": c.tolist() for n, c in corrs.items()})
     for k in range(0, args.steps + 1, max(args.steps // 10, 1)):
-        row = []
+        row = ""
         for n in names:
             w = runs[n][k]
             z, e = 0.5 * np.mean(w * w), 0.5 * np.mean(solver.streamfunction(w) * w)
             out[n]["enstrophy"].append(float(z))
             out[n]["energy"].append(float(e))
-            row.append(f"{z:24.5g} {e:24.5g}")
+            row += f"{z:10.4g}{e:9.4g}"
         out["t"].append(k * model.dt)
-        print(f"{k * model.dt:6.2f}  " + "  ".join(row))
-    li = runs["learned_interpolation"]
-    for n in names[1:]:
-        c = correlation(li, runs[n])
-        out[f"correlation_with_{n}"] = c.tolist()
-        print(f"vorticity correlation, learned interpolation vs {n}, at the end: {c[-1]:.4f}")
+        print(f"{k * model.dt:6.2f}{row}" + "".join(f"{corrs[n][k]:10.4f}" for n in names[1:]))
     return out
 
 

@@ -274,8 +274,16 @@ class LoadedInterpolationModel:
 
     Shapes: ``omega`` ``(batch, Nx, Ny, 1)`` (or one state ``(Nx, Ny, 1)``) cell-averaged vorticity
     on the artifact's periodic grid ``grid_shape``; float32 in, float32 arithmetic, float64 in,
-    float64 arithmetic. ``solver`` is the base scheme
-    (:class:`~sciml.stepper.numpy_fvns.NumpyFVNS2D`, step ``solver_dt``).
+    float64 arithmetic.
+
+    Attributes:
+      dt, substeps, solver_dt: the model step ``dt = substeps * solver_dt``.
+      grid_shape, length: ``(Nx, Ny)`` cells of the periodic box ``(Lx, Ly)``.
+      params: ``nu``, ``drag``, ``forcing_wavenumber``, ``forcing_amplitude`` of the scheme.
+      cells: ``offsets + 1/2`` as integers, ``[-1, 0, 1, 2]``: face ``i+1/2`` reads cells
+        ``i + cells[s]`` along its normal.
+      basis, offsets, scale, bound, state_mean, state_std: the stored constraint and normalisation.
+      solver: the base scheme (:class:`~sciml.stepper.numpy_fvns.NumpyFVNS2D`, step ``solver_dt``).
     """
 
     def __init__(self, path, meta, kernels, biases, state_mean, state_std, offsets, basis):
