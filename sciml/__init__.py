@@ -38,9 +38,12 @@ def load_stepper(path: str | os.PathLike) -> Any:
 
     Grid steppers (``sciml export``) give a :class:`sciml.stepper.LoadedStepper`, graph steppers
     on a mesh a :class:`sciml.graphs.LoadedGraphStepper`, learned finite-volume stencils a
-    :class:`sciml.stepper.stencil_artifact.LoadedStencilModel`; the first two offer ``step(z)``,
-    ``tendency(z)`` and ``rhs(t, y)``. The file's ``/tendency`` attribute ``kind`` decides
-    (:func:`sciml.artifacts.stepper_kind`). No JAX is imported.
+    :class:`sciml.stepper.stencil_artifact.LoadedStencilModel`, the learned interpolation on the
+    finite-volume Navier-Stokes base a
+    :class:`sciml.stepper.interpolation_artifact.LoadedInterpolationModel` (``step(omega)``,
+    ``coefficients(omega)``); the first two offer ``step(z)``, ``tendency(z)`` and ``rhs(t, y)``.
+    The file's ``/tendency`` attribute ``kind`` decides (:func:`sciml.artifacts.stepper_kind`).
+    No JAX is imported.
     """
     from sciml.artifacts import stepper_kind
 
@@ -53,6 +56,10 @@ def load_stepper(path: str | os.PathLike) -> Any:
         from sciml.stepper.stencil_artifact import load_stencil_model
 
         return load_stencil_model(path)
+    if kind == "fv_interpolation":  # learned interpolation on the FV Navier-Stokes base
+        from sciml.stepper.interpolation_artifact import load_interpolation_model
+
+        return load_interpolation_model(path)
     from sciml.stepper.artifact import load_stepper as load_grid_stepper
 
     return load_grid_stepper(path)

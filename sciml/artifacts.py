@@ -5,7 +5,9 @@ Two kinds share the family (``docs/stepper_artifact.md``): grid steppers (conv -
 read by :mod:`sciml.stepper.artifact`) and graph steppers on a fixed mesh (read by
 :mod:`sciml.graphs.artifact`, ``docs/graph_stepper.md``). The group ``/tendency`` names the kind
 in its attribute ``kind`` (``"tendency"`` for grids, ``"graph"``, ``"stencil_flux"`` for the
-learned finite-volume stencils of :mod:`sciml.stepper.stencil_artifact`); version-1 files name it in the
+learned finite-volume stencils of :mod:`sciml.stepper.stencil_artifact`, ``"fv_interpolation"``
+for the learned interpolation on the FV Navier-Stokes base of
+:mod:`sciml.stepper.interpolation_artifact`); version-1 files name it in the
 JSON ``metadata`` (``architecture.kind``). ``sciml.load_stepper`` reads the kind here and hands
 the file to the loader of that kind.
 """
@@ -19,7 +21,12 @@ from pathlib import Path
 from sciml.errors import DataFileError
 
 FORMAT = "sciml-stepper"
-KINDS = {"tendency": "grid", "graph": "graph", "stencil_flux": "stencil_flux"}
+KINDS = {
+    "tendency": "grid",
+    "graph": "graph",
+    "stencil_flux": "stencil_flux",
+    "fv_interpolation": "fv_interpolation",
+}
 
 
 class ArtifactError(DataFileError):
@@ -27,8 +34,9 @@ class ArtifactError(DataFileError):
 
 
 def stepper_kind(path: str | os.PathLike) -> str | None:
-    """``"grid"``, ``"graph"`` or ``"stencil_flux"`` for a sciml stepper artifact; ``None`` when the file cannot be
-    opened or names no kind (the grid loader then reports what is wrong with it)."""
+    """``"grid"``, ``"graph"``, ``"stencil_flux"`` or ``"fv_interpolation"`` for a sciml stepper
+    artifact; ``None`` when the file cannot be opened or names no kind (the grid loader then
+    reports what is wrong with it)."""
     import h5py
 
     path = Path(path)

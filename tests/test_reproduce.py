@@ -140,4 +140,10 @@ def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
     )
     assert "correlation time" in on_disk["target_notes"]
     assert (out / "learned_correction.h5").is_file() and (out / "hybrid.json").is_file()
+    import sciml
+
+    li = sciml.load_stepper(out / "learned_interpolation.h5")  # kind fv_interpolation, NumPy
+    assert on_disk["export"]["learned_interpolation"] == str(out / "learned_interpolation.h5")
+    assert li.grid_shape == (16, 16) and li.dt == pytest.approx(0.1)
+    assert np.isfinite(li.step(np.zeros((16, 16, 1), np.float32))).all()
     assert any(p.suffix == ".png" for p in out.iterdir())

@@ -23,7 +23,8 @@ Experiments:
 
 The run directory of learned-stepper is a training run as well: `sciml export OUT --out
 stepper.h5` exports the trained stepper. kolmogorov writes learned_correction.h5 + hybrid.json
-(the correction for your own FV step; docs/stepper_artifact.md).
+(the correction for your own FV step) and learned_interpolation.h5 (kind fv_interpolation, run by
+sciml.load_stepper in NumPy; docs/stepper_artifact.md).
 """
 
 from __future__ import annotations

@@ -654,11 +654,17 @@ def reproduce(
     res = run_comparison(s, seed=seed, out=out)
     summary = summarize(s, res, quick=quick, seed=seed)
     from sciml.stepper.fv_hybrid import export_fv_correction
+    from sciml.stepper.interpolation_artifact import export_interpolation_model
 
+    models = res["learned"]["models"]
     summary["export"] = {
-        **export_fv_correction(res["learned"]["models"]["learned_correction"], out),
-        "learned_interpolation": "not exported: it replaces the face interpolation inside the "
-        "FV scheme, outside the conv -> f -> conv artifact (docs/stepper_artifact.md)",
+        **export_fv_correction(models["learned_correction"], out),
+        # kind fv_interpolation: network, stencil basis and the FV scheme's parameters
+        "learned_interpolation": str(
+            export_interpolation_model(
+                models["learned_interpolation"], out / "learned_interpolation.h5", overwrite=True
+            )
+        ),
     }
     _figure(out / "kolmogorov.png", s, res)
     summary["timings_s"]["total_s"] = time.perf_counter() - t_start
