@@ -112,7 +112,7 @@ def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
     toy = replace(
         KQUICK, nu=0.02, truth_n=32, truth_dt=0.05, n=16, factors=(1, 2), frame_dt=0.1,
         spinup=0.5, settle=0.1, n_train=2, train_time=0.5, n_test=2, horizon=0.4, long_horizon=0.8,
-        unroll=2, steps=2, batch_size=2, width=4, depth=2, timing_repeats=1,
+        pretrain_steps=2, unroll=2, steps=2, batch_size=2, width=4, depth=2, timing_repeats=1,
     )  # fmt: skip
     out = tmp_path / "kolmogorov"
     summary = reproduce_kolmogorov(out, seed=2, setup=toy)
@@ -139,6 +139,9 @@ def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
         4.0 / on_disk["resolution_factor_vs_finite_volume"]
     )
     assert "correlation time" in on_disk["target_notes"]
+    assert 0 <= on_disk["correlation_time_information_bound"] <= toy.horizon
+    stages = {r["unroll_stage"] for r in on_disk["training"]["learned_correction"]["log"]}
+    assert stages == {1, 2}  # the one-step stage, then the unrolled one
     assert (out / "learned_correction.h5").is_file() and (out / "hybrid.json").is_file()
     import sciml
 
