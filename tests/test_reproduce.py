@@ -103,6 +103,15 @@ def test_reproduce_refuses_to_delete_unrelated_directories(tmp_path, capsys):
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
+def test_kolmogorov_refuses_augmentation_on_a_grid_without_the_symmetry(tmp_path):
+    from sciml.experiments.kolmogorov import QUICK as KQUICK
+    from sciml.experiments.kolmogorov import reproduce as reproduce_kolmogorov
+
+    with pytest.raises(ValueError, match=r"setup.augment: .* n = 20 .* multiple of 2 x forcing"):
+        reproduce_kolmogorov(tmp_path / "k", setup=replace(KQUICK, n=20))
+    assert not (tmp_path / "k").exists()  # refused before anything was written
+
+
 def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
     """The 2-D pipeline (spectral truth, FV and spectral baselines, both hybrid models trained
     through the FV solver, correlation times, export, figure) at toy size."""

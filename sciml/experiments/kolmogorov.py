@@ -721,6 +721,12 @@ def reproduce(
     """Run the Kolmogorov-flow comparison into ``out_dir``; returns the ``summary.json`` content."""
     t_start = time.perf_counter()
     s = setup or (QUICK if quick else FULL)
+    if s.augment and s.n % (2 * s.forcing_wavenumber):
+        raise ValueError(
+            f"setup.augment: the shift-reflection needs the learned grid n = {s.n} to be a "
+            f"multiple of 2 x forcing_wavenumber = {2 * s.forcing_wavenumber}; choose such an n "
+            "or set augment=False"
+        )
     out = prepare_out_dir(out_dir, name="kolmogorov", overwrite=overwrite)
     res = run_comparison(s, seed=seed, out=out)
     summary = summarize(s, res, quick=quick, seed=seed)
