@@ -301,11 +301,11 @@ def information_bound(s: KolmogorovSetup, test_ref: np.ndarray) -> dict[str, Any
     n = min(4 * s.n, s.truth_n)
     if n == s.n:
         return None
+    stage(f"information bound: spectral {n}^2 from the {s.n}^2 state")
     w0 = _refine(test_ref[:, 0], n)
     sub = _substeps(NavierStokes2D, n, s, w0)
     solver = NavierStokes2D(_grid(n), s.frame_dt / sub, **_params(s))
     traj = np.asarray(_rollout_fn(solver, test_ref.shape[1], sub)(w0))
-    stage(f"information bound: spectral {n}^2 from the {s.n}^2 state")
     return {"n": n, "prediction": _coarsen(traj, s.n)}
 
 

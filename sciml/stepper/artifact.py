@@ -432,6 +432,45 @@ def load_stepper(path: str | os.PathLike) -> LoadedStepper:
     return LoadedStepper(path, meta, norm, kernels, biases)
 
 
+def read_kind_artifact(
+    path: str | os.PathLike,
+    read: Any,
+    *,
+    versions: Sequence[int] = READABLE_VERSIONS,
+    fix: str,
+) -> Any:
+    """Open an artifact of an added kind (``stencil_flux``, ``fv_interpolation``), check its format,
+    version and JSON ``metadata``, and return ``read(f, path, meta)`` on the open file.
+
+    ``fix`` ends every error about the file's content (what the user should do instead).
+    Raises ``FileNotFoundError`` or :class:`ArtifactError` naming the file and the field.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such stepper artifact; {fix}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise _fail(path, f"cannot open as HDF5 ({err})") from None
+    with f:
+        fmt = f.attrs.get("format")
+        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        version = f.attrs.get("format_version")
+        if fmt != FORMAT or version is None or int(version) not in versions:
+            raise _fail(
+                path,
+                f"format/format_version expected {FORMAT!r} {tuple(versions)}, found {fmt!r} "
+                f"{version}; {fix}",
+            )
+        try:
+            meta = json.loads(f.attrs["metadata"])
+        except (KeyError, json.JSONDecodeError, TypeError) as err:
+            raise _fail(
+                path, f"attribute 'metadata' is missing or not JSON ({err}); {fix}"
+            ) from None
+        return read(f, path, meta)
+
+
 def _read_artifact(f: h5py.File, path: Path) -> tuple[dict, dict, list, list]:
     """Read and check the metadata and arrays of an open artifact (see load_stepper)."""
     fmt = f.attrs.get("format")

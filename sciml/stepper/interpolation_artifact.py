@@ -148,32 +148,12 @@ def load_interpolation_model(path: str | os.PathLike) -> LoadedInterpolationMode
     Raises ``FileNotFoundError`` or :class:`sciml.stepper.artifact.ArtifactError` (a ValueError)
     naming the file, the field, the expected and the found value.
     """
-    from sciml.stepper.artifact import FORMAT, READABLE_VERSIONS, _fail
+    from sciml.stepper.artifact import READABLE_VERSIONS, read_kind_artifact
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such stepper artifact; {_FIX}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise _fail(path, f"cannot open as HDF5 ({err})") from None
-    with f:
-        fmt = f.attrs.get("format")
-        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-        version = f.attrs.get("format_version")
-        if fmt != FORMAT or version is None or int(version) not in READABLE_VERSIONS[1:]:
-            raise _fail(
-                path,
-                f"format/format_version expected {FORMAT!r} {READABLE_VERSIONS[1:]} (kind {KIND!r} "
-                f"exists from version 2), found {fmt!r} {version}; {_FIX}",
-            )
-        try:
-            meta = json.loads(f.attrs["metadata"])
-        except (KeyError, json.JSONDecodeError, TypeError) as err:
-            raise _fail(
-                path, f"attribute 'metadata' is missing or not JSON ({err}); {_FIX}"
-            ) from None
-        return read_interpolation_model(f, path, meta)
+    # kind fv_interpolation exists from format version 2 on
+    return read_kind_artifact(
+        path, read_interpolation_model, versions=READABLE_VERSIONS[1:], fix=_FIX
+    )
 
 
 def _dataset(f: h5py.File, path: Path, name: str, shape: tuple[int, ...], why: str) -> np.ndarray:

@@ -88,30 +88,11 @@ def load_stencil_model(path: str | os.PathLike) -> LoadedStencilModel:
     Raises ``FileNotFoundError`` or :class:`sciml.stepper.artifact.ArtifactError` naming the file
     and the field.
     """
-    from sciml.stepper.artifact import FORMAT, READABLE_VERSIONS, _fail
+    from sciml.stepper.artifact import read_kind_artifact
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such stepper artifact; export one first")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise _fail(path, f"cannot open as HDF5 ({err})") from None
-    with f:
-        fmt = f.attrs.get("format")
-        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-        version = f.attrs.get("format_version")
-        if fmt != FORMAT or version is None or int(version) not in READABLE_VERSIONS:
-            raise _fail(
-                path,
-                f"format/format_version expected {FORMAT!r} {READABLE_VERSIONS}, found "
-                f"{fmt!r} {version}",
-            )
-        try:
-            meta = json.loads(f.attrs["metadata"])
-        except (KeyError, json.JSONDecodeError, TypeError) as err:
-            raise _fail(path, f"attribute 'metadata' is missing or not JSON ({err})") from None
-        return read_stencil_model(f, path, meta)
+    return read_kind_artifact(
+        path, read_stencil_model, fix="re-export the model with export_stencil_model"
+    )
 
 
 def read_stencil_model(f: h5py.File, path: Path, meta: dict) -> LoadedStencilModel:
