@@ -89,6 +89,8 @@ def test_bad_input(data, coarse_solver):
     model = make_fv_interpolation(coarse_solver, dt=0.05, train=data, width=4, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="unroll"):
         train_unrolled(model, data[:, :2], unroll=4, steps=1, batch_size=2)
+    with pytest.raises(ValueError, match=r"pushforward \+ unroll = 3"):  # 3 frames: 2 + 1 needed
+        train_unrolled(model, data[:, :3], unroll=1, pushforward=2, steps=1, batch_size=2)
 
 
 def test_exported_correction_runs_in_the_numpy_fv_example(data, coarse_solver, tmp_path):

@@ -149,6 +149,7 @@ def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
     )
     assert "correlation time" in on_disk["target_notes"]
     assert 0 <= on_disk["correlation_time_information_bound"] <= toy.horizon
+    assert 0 <= on_disk["correlation_time_exact_markov"] <= toy.horizon
     stages = {r["unroll_stage"] for r in on_disk["training"]["learned_correction"]["log"]}
     assert stages == {1, 2}  # the one-step stage, then the unrolled one
     assert (out / "learned_correction.h5").is_file() and (out / "hybrid.json").is_file()

@@ -130,21 +130,28 @@ def train_unrolled(
     run_dir: str | os.PathLike | None = None,
     val: np.ndarray | None = None,
     data_devices: int = 1,
+    noise_std: float = 0.0,
+    pushforward: int = 0,
 ) -> Any:
     """Train ``model`` (``state -> next frame``) on trajectories ``(sample, time, Nx, Ny, 1)``.
 
     k-step unrolled MSE (normalised by the model's ``state_std``) with a curriculum
     1 -> 2 -> ... -> ``unroll`` over the first half of the run; Adam with a cosine schedule and
-    global-norm clipping; ``data_devices`` devices split the batch. Returns :class:`sciml.train.TrainResult`; ``model`` is updated in place.
+    global-norm clipping; ``data_devices`` devices split the batch. ``noise_std`` (in units of the
+    state std) perturbs each window's initial state and ``pushforward`` steps are rolled out
+    without gradient before the trained ones (:class:`sciml.stepper.tasks.RolloutTask`): both
+    train the model on states off the data, like those of its own rollouts.
+    Returns :class:`sciml.train.TrainResult`; ``model`` is updated in place.
     """
     from sciml.datasets import ArraySource
     from sciml.stepper.data import make_windows
     from sciml.stepper.tasks import RolloutTask
     from sciml.train import MeshConfig, OptimConfig, TrainConfig, fit
 
-    if train.ndim != 5 or train.shape[1] <= unroll:
+    if train.ndim != 5 or train.shape[1] <= unroll + pushforward:
         raise ValueError(
-            f"train: expected (sample, time > unroll={unroll}, Nx, Ny, 1), found {train.shape}"
+            f"train: expected (sample, time > pushforward + unroll = {pushforward + unroll}, "
+            f"Nx, Ny, 1), found {train.shape}"
         )
     ks = sorted({1, *[k for k in (2, 4, 8, 16, 32) if k < unroll], unroll})
     curriculum: list[tuple[int, int]] = []
@@ -154,10 +161,14 @@ def train_unrolled(
             curriculum[-1] = (curriculum[-1][0], k)  # too few steps: skip the shorter stage
         else:
             curriculum.append((start, k))
-    task = RolloutTask(unroll, curriculum=curriculum)
+    task = RolloutTask(
+        unroll, curriculum=curriculum, noise_std=noise_std, pushforward=pushforward
+    )
     task.cpu_compiler_options = CPU_COMPILER_OPTIONS
-    src = ArraySource(make_windows(train, n_target=unroll))
-    val_src = None if val is None else ArraySource(make_windows(val, n_target=unroll, stride=4))
+    src = ArraySource(make_windows(train, n_target=task.n_target))
+    val_src = (
+        None if val is None else ArraySource(make_windows(val, n_target=task.n_target, stride=4))
+    )
     config = TrainConfig(
         steps=steps,
         batch_size=batch_size,
