@@ -161,9 +161,7 @@ def train_unrolled(
             curriculum[-1] = (curriculum[-1][0], k)  # too few steps: skip the shorter stage
         else:
             curriculum.append((start, k))
-    task = RolloutTask(
-        unroll, curriculum=curriculum, noise_std=noise_std, pushforward=pushforward
-    )
+    task = RolloutTask(unroll, curriculum=curriculum, noise_std=noise_std, pushforward=pushforward)
     task.cpu_compiler_options = CPU_COMPILER_OPTIONS
     src = ArraySource(make_windows(train, n_target=task.n_target))
     val_src = (
