@@ -102,6 +102,8 @@ def main(argv=None) -> dict:
         "speedup_at_equal_accuracy",
         "resolution_factor_vs_spectral",
         "speedup_at_equal_accuracy_vs_spectral",
+        "correlation_time_information_bound",
+        "correlation_time_exact_markov",
     )
     print(json.dumps({k: summary[k] for k in keys}, indent=1))
     write_json(
