@@ -511,15 +511,10 @@ def run_comparison(s: KolmogorovSetup, *, seed: int, out) -> dict[str, Any]:
     for r in runs:
         r["correlation"] = correlation_vs_time(r["prediction"], test_ref, ndim=2)
         r["correlation_time"] = correlation_time_kochkov2021(r["correlation"], times)
-    if bound is not None:
-        bound["correlation"] = correlation_vs_time(bound.pop("prediction"), test_ref, ndim=2)
-        bound["correlation_time"] = correlation_time_kochkov2021(bound["correlation"], times)
-        bound["markov_correlation"] = correlation_vs_time(
-            bound.pop("markov_prediction"), test_ref, ndim=2
-        )
-        bound["markov_correlation_time"] = correlation_time_kochkov2021(
-            bound["markov_correlation"], times
-        )
+    for ref in ("", "markov_") if bound is not None else ():  # the free and the reset run
+        c = correlation_vs_time(bound.pop(f"{ref}prediction"), test_ref, ndim=2)
+        bound[f"{ref}correlation"] = c
+        bound[f"{ref}correlation_time"] = correlation_time_kochkov2021(c, times)
 
     # long rollouts (learned models and the FV solver on their grid): bounded? right spectrum?
     burn_in = min(20, n_frames // 4)
@@ -816,23 +811,12 @@ def _figure(path, s: KolmogorovSetup, res: dict[str, Any]) -> None:
         lw = 2.5 if r["kind"].startswith("learned") else 1.2
         ax.plot(t, r["correlation"], ls=ls, lw=lw, label=r["name"])
     bound = res.get("information_bound")
-    if bound:
-        ax.plot(
-            t,
-            bound["correlation"],
-            color="k",
-            ls="-.",
-            lw=1,
-            label=f"spectral {bound['n']}^2 from the {s.n}^2 state (information bound)",
-        )
-        ax.plot(
-            t,
-            bound["markov_correlation"],
-            color="grey",
-            ls="-.",
-            lw=1,
-            label=f"the same, reset to the {s.n}^2 modes every step (exact Markovian)",
-        )
+    references = (
+        ("correlation", "k", f"spectral {bound['n']}^2 from the {s.n}^2 state (information bound)"),
+        ("markov_correlation", "grey", f"the same, reset to the {s.n}^2 modes every step (exact Markovian)"),
+    ) if bound else ()  # fmt: skip
+    for key, color, label in references:
+        ax.plot(t, bound[key], color=color, ls="-.", lw=1, label=label)
     ax.axhline(0.95, color="grey", ls="--", lw=1)
     ax.set_xlabel("t")
     ax.set_ylabel("vorticity correlation (on the learned grid)")
