@@ -58,6 +58,7 @@ PLANS: dict[str, dict[str, list[str]]] = {
         "gpu": [],
     },
     "kolmogorov": {"quick": ["--small"], "default": [], "gpu": []},
+    "kolmogorov_regimes": {"quick": ["--small"], "default": [], "gpu": []},
     "pm": {"quick": ["--sizes", "32", "--steps", "2", "--repeats", "1"], "default": [], "gpu": []},
     "unrolled": {
         "quick": ["--signals", "1000", "--repeats", "1", "--slice", "128"],

@@ -800,6 +800,7 @@ def reproduce(
 
 def _figure(path, s: KolmogorovSetup, res: dict[str, Any]) -> None:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     runs, t = res["runs"], res["times"]
     fig = Figure(figsize=(17, 9))
@@ -848,6 +849,12 @@ def _figure(path, s: KolmogorovSetup, res: dict[str, Any]) -> None:
     for name, e in sp.items():
         if name != "k":
             ax.loglog(sp["k"], e, lw=2.5 if name == "truth" else 1, label=name)
+    # integer shells as plain numbers (log axes label 2..9 as "2 x 10^0", which overlap)
+    ax.set_xticks([k for k in sp["k"] if k in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)])
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if "truth" in sp:  # a de-aliased run's empty last shells would squash the rest
+        ax.set_ylim(bottom=0.01 * min(e for e in sp["truth"] if e > 0))
     ax.set_xlabel("k")
     ax.set_ylabel(f"E(k) at t = {t[-1]:.1f} (learned grid)")
     ax.legend(fontsize=6)
