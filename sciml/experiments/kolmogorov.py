@@ -792,7 +792,7 @@ def reproduce(
         f"done in {summary['timings_s']['total_s']:.0f} s: correlation time (first frame below "
         f"0.95) learned {summary['correlation_time_learned']:.2f} vs FV same grid "
         f"{summary['correlation_time_classical_same_grid']:.2f}; resolution factor vs FV "
-        f"{summary['resolution_factor']:.2f}x, vs spectral "
+        f"{summary['resolution_factor_vs_finite_volume']:.2f}x, vs spectral "
         f"{summary['resolution_factor_vs_spectral']:.2f}x -> {out / 'summary.json'}"
     )
     return summary
