@@ -44,14 +44,18 @@ from sciml.experiments.kolmogorov import (
 REGIMES = ((4, 0.005, 10.0), (4, 0.01, 15.0), (2, 0.005, 15.0), (2, 0.01, 20.0), (2, 0.02, 25.0))
 
 
-def _regime(arg: str) -> tuple[int, float, float | None]:
+def _regime(arg: str) -> tuple[int, float]:
     try:
         kf, nu = arg.split(":")
-        return int(kf), float(nu), None
+        kf, nu = int(kf), float(nu)
+        if kf >= 1 and nu > 0:
+            return kf, nu
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--regimes: expected FORCING_MODE:VISCOSITY such as 2:0.01, found {arg!r}"
-        ) from None
+        pass
+    raise argparse.ArgumentTypeError(
+        f"--regimes: expected FORCING_MODE:VISCOSITY (an integer >= 1 and a viscosity > 0) such "
+        f"as 2:0.01, found {arg!r}"
+    )
 
 
 def measure(kf: int, nu: float, horizon: float, *, small: bool, seed: int) -> dict:
@@ -116,16 +120,16 @@ def main(argv=None) -> list[dict]:
         default=None,
         help="FORCING_MODE:VISCOSITY pairs (default: the five of the docs)",
     )
-    parser.add_argument("--horizon", type=float, default=None, help="for --regimes (default 15)")
+    parser.add_argument(
+        "--horizon", type=float, default=None, help="of every regime (default 15 for --regimes)"
+    )
     parser.add_argument("--small", action="store_true", help="smoke test on 8^2 (seconds)")
     parser.add_argument("--seed", type=int, default=0)
     add_json_argument(parser)
     args = parser.parse_args(argv)
-    regimes = (
-        REGIMES
-        if args.regimes is None
-        else [(kf, nu, args.horizon or 15.0) for kf, nu, _ in args.regimes]
-    )
+    regimes = REGIMES if args.regimes is None else [(kf, nu, 15.0) for kf, nu in args.regimes]
+    if args.horizon is not None:
+        regimes = [(kf, nu, args.horizon) for kf, nu, _ in regimes]
     if args.small:
         regimes = [(2, 0.02, 1.0)]
     rows = [measure(kf, nu, h, small=args.small, seed=args.seed) for kf, nu, h in regimes]

@@ -24,8 +24,9 @@ def test_unresolved_enstrophy_fraction_of_two_modes():
 
 
 def test_bad_regime_names_the_option_and_the_form():
-    assert bench._regime("2:0.01")[:2] == (2, 0.01)
-    with pytest.raises(
-        argparse.ArgumentTypeError, match=r"--regimes: expected .*2:0\.01.*'2,0\.01'"
-    ):
-        bench._regime("2,0.01")
+    assert bench._regime("2:0.01") == (2, 0.01)
+    for bad in ("2,0.01", "2:-0.01", "0:0.01", "2:x"):
+        with pytest.raises(
+            argparse.ArgumentTypeError, match=rf"--regimes: expected .*2:0\.01.*'{bad}'"
+        ):
+            bench._regime(bad)
