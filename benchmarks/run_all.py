@@ -59,6 +59,7 @@ PLANS: dict[str, dict[str, list[str]]] = {
     },
     "kolmogorov": {"quick": ["--small"], "default": [], "gpu": []},
     "kolmogorov_regimes": {"quick": ["--small"], "default": [], "gpu": []},
+    "fv_hybrid_step": {"quick": ["--small"], "default": [], "gpu": []},
     "pm": {"quick": ["--sizes", "32", "--steps", "2", "--repeats", "1"], "default": [], "gpu": []},
     "unrolled": {
         "quick": ["--signals", "1000", "--repeats", "1", "--slice", "128"],
