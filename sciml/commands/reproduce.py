@@ -25,24 +25,57 @@ The run directory of learned-stepper is a training run as well: `sciml export OU
 stepper.h5` exports the trained stepper. kolmogorov writes learned_correction.h5 + hybrid.json
 (the correction for your own FV step) and learned_interpolation.h5 (kind fv_interpolation, run by
 sciml.load_stepper in NumPy; docs/stepper_artifact.md).
+
+learned-stepper, kolmogorov, burgers and graphs run from a setup of named sizes: `--set KEY=VALUE`
+changes one field of the preset (values in YAML: 0.02, [1, 2, 4], null, true), `--setup FILE`
+reads fields from a YAML file (order: preset <- file <- --set). Every run writes the setup it used
+to OUT/setup.yaml; `--setup OUT/setup.yaml` re-runs it (its seed and quick flag included).
+
+  sciml reproduce kolmogorov --quick --set forcing_wavenumber=2 --set nu=0.02 --set horizon=25 --out runs/kolmogorov-kf2
+  sciml reproduce kolmogorov --setup runs/kolmogorov-kf2/setup.yaml --out runs/kolmogorov-kf2-again
 """
 
 from __future__ import annotations
 
 import argparse
 
-from sciml.experiments.registry import EXPERIMENTS, get
+from sciml.experiments.registry import EXPERIMENTS, SETUPS, get, presets
+from sciml.experiments.runner import resolve_setup
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", choices=sorted(EXPERIMENTS), help="which reproduction to run")
     parser.add_argument(
-        "--quick", action="store_true", help="the small, fast variant (minutes on a laptop CPU)"
+        "--quick",
+        action="store_true",
+        default=None,
+        help="the small, fast variant (minutes on a laptop CPU); default: the --setup file's "
+        "quick, else the full variant",
     )
     parser.add_argument(
         "--out", default=None, help="output directory (default: runs/EXPERIMENT[-quick])"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of data, model and training")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of data, model and training (default: the --setup file's seed, else 0)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="change one field of the setup, the value in YAML; repeatable, e.g. --set nu=0.02 "
+        f"--set factors=[1,2,4] ({', '.join(sorted(SETUPS))} only)",
+    )
+    parser.add_argument(
+        "--setup",
+        default=None,
+        metavar="FILE",
+        help="YAML file of setup fields, or the setup.yaml of an earlier run to re-run it "
+        "(applied before --set)",
+    )
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -58,8 +91,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = args.out or f"runs/{args.experiment}{'-quick' if args.quick else ''}"
     extra = {}
+    quick, seed = bool(args.quick), 0 if args.seed is None else args.seed
+    if args.set or args.setup is not None:
+        if args.experiment not in SETUPS:
+            flag = "--set" if args.set else "--setup"
+            raise ValueError(
+                f"{flag}: the {args.experiment} reproduction has no setup fields to change; "
+                f"--set and --setup apply to {', '.join(sorted(SETUPS))}; drop {flag}"
+            )
+        extra["setup"], seed, quick = resolve_setup(
+            presets(args.experiment),
+            experiment=args.experiment,
+            quick=args.quick,
+            seed=args.seed,
+            setup_file=args.setup,
+            overrides=args.set or (),
+        )
+    out = args.out or f"runs/{args.experiment}{'-quick' if quick else ''}"
     if args.data is not None:
         if args.experiment != "fastmri":
             raise ValueError(
@@ -67,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.experiment!r}; drop --data (the others generate their own data)"
             )
         extra["data"] = args.data
-    get(args.experiment)(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite, **extra)
+    get(args.experiment)(out, quick=quick, seed=seed, overwrite=args.overwrite, **extra)
     _print_results(out)
     return 0
 

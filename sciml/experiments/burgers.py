@@ -40,7 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from sciml.experiments.runner import finish_out_dir, prepare_out_dir, save_figure, stage, write_json
+from sciml.experiments.runner import (
+    finish_out_dir,
+    prepare_out_dir,
+    save_figure,
+    stage,
+    write_json,
+    write_setup,
+)
 
 METHODS = ("upwind", "muscl", "weno5")
 
@@ -184,6 +191,7 @@ def reproduce(
     t_start = time.perf_counter()
     s = setup or (QUICK if quick else FULL)
     out = prepare_out_dir(out_dir, name="burgers", overwrite=overwrite)
+    write_setup(out, experiment="burgers", quick=quick, seed=seed, setup=s)
     timings: dict[str, float] = {}
     n, n_ref = s.n_learned, s.n_learned * s.ref_factor
     key_train, key_test, key_model = jax.random.split(jax.random.key(seed), 3)

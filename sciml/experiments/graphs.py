@@ -52,7 +52,14 @@ from sciml.experiments.graphs_long import (
     reference_phase,
     timed_rollout,
 )
-from sciml.experiments.runner import finish_out_dir, prepare_out_dir, save_figure, stage, write_json
+from sciml.experiments.runner import (
+    finish_out_dir,
+    prepare_out_dir,
+    save_figure,
+    stage,
+    write_json,
+    write_setup,
+)
 
 
 @dataclass(frozen=True)
@@ -459,6 +466,7 @@ def reproduce(
     if setup.g0 not in G0_CHOICES:
         raise ValueError(f"Setup.g0: expected one of {list(G0_CHOICES)}, found {setup.g0!r}")
     out = prepare_out_dir(out_dir, name="graphs", overwrite=overwrite)
+    write_setup(out, experiment="graphs", quick=quick, seed=seed, setup=setup)
     square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
     meshes = {
         "grid": rectangle(setup.n_cells, setup.n_cells),

@@ -47,6 +47,7 @@ from sciml.experiments.runner import (
     save_figure,
     stage,
     write_json,
+    write_setup,
 )
 
 TWO_PI = 2 * np.pi
@@ -769,6 +770,7 @@ def reproduce(
             "or set augment=False"
         )
     out = prepare_out_dir(out_dir, name="kolmogorov", overwrite=overwrite)
+    write_setup(out, experiment="kolmogorov", quick=quick, seed=seed, setup=s)
     res = run_comparison(s, seed=seed, out=out)
     summary = summarize(s, res, quick=quick, seed=seed)
     from sciml.stepper.fv_hybrid import export_fv_correction

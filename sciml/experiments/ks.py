@@ -34,6 +34,7 @@ from sciml.experiments.runner import (
     save_figure,
     stage,
     write_json,
+    write_setup,
 )
 from sciml.experiments.stepper_experiment import ExperimentSetup, run_experiment
 
@@ -102,6 +103,7 @@ def reproduce(
     t_start = time.perf_counter()
     setup = setup or (QUICK if quick else FULL)
     out = prepare_out_dir(out_dir, name="learned-stepper", overwrite=overwrite)
+    write_setup(out, experiment="learned-stepper", quick=quick, seed=seed, setup=setup)
     res = run_experiment(setup, out, seed=seed)
     summary = {
         "experiment": "learned-stepper: 1-D Kuramoto-Sivashinsky, L = 64",

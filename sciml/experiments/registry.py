@@ -1,4 +1,5 @@
-"""Name -> (module, function) of every reproduction; imported lazily by ``sciml reproduce``."""
+"""Name -> (module, function) of every reproduction, and the presets of those with a setup
+dataclass; imported lazily by ``sciml reproduce``."""
 
 from __future__ import annotations
 
@@ -18,8 +19,24 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "d3m": ("sciml.experiments.d3m", "reproduce"),
 }
 
+# The reproductions run from a frozen setup dataclass: name -> (module, QUICK preset, FULL preset).
+# `sciml reproduce --set/--setup` changes their fields (sciml.experiments.runner.resolve_setup).
+SETUPS: dict[str, tuple[str, str, str]] = {
+    "learned-stepper": ("sciml.experiments.ks", "QUICK", "FULL"),
+    "kolmogorov": ("sciml.experiments.kolmogorov", "QUICK", "FULL"),
+    "burgers": ("sciml.experiments.burgers", "QUICK", "FULL"),
+    "graphs": ("sciml.experiments.graphs", "QUICK", "FULL"),
+}
+
 
 def get(name: str) -> Any:
     """The reproduce function registered under ``name``."""
     module, func = EXPERIMENTS[check_choice(name, sorted(EXPERIMENTS), name="experiment")]
     return getattr(import_module(module), func)
+
+
+def presets(name: str) -> tuple[Any, Any]:
+    """The ``(QUICK, FULL)`` setups of the reproduction ``name`` (one of :data:`SETUPS`)."""
+    module, quick, full = SETUPS[check_choice(name, sorted(SETUPS), name="experiment")]
+    mod = import_module(module)
+    return getattr(mod, quick), getattr(mod, full)
