@@ -9,12 +9,8 @@ from sciml.cli import main
 from sciml.experiments import burgers, graphs, kolmogorov, ks, registry
 from sciml.experiments.burgers import BurgersSetup
 from sciml.experiments.kolmogorov import KolmogorovSetup
-from sciml.experiments.runner import (
-    finish_out_dir,
-    load_setup_file,
-    setup_with,
-    write_setup,
-)
+from sciml.experiments.runner import finish_out_dir
+from sciml.experiments.setups import load_setup_file, setup_with, write_setup
 from sciml.experiments.stepper_setup import ExperimentSetup
 
 KQ = kolmogorov.QUICK

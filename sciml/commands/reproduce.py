@@ -40,7 +40,7 @@ from __future__ import annotations
 import argparse
 
 from sciml.experiments.registry import EXPERIMENTS, SETUPS, get, presets
-from sciml.experiments.runner import resolve_setup
+from sciml.experiments.setups import resolve_setup
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

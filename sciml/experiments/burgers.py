@@ -46,8 +46,8 @@ from sciml.experiments.runner import (
     save_figure,
     stage,
     write_json,
-    write_setup,
 )
+from sciml.experiments.setups import write_setup
 
 METHODS = ("upwind", "muscl", "weno5")
 

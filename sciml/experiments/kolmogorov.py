@@ -47,8 +47,8 @@ from sciml.experiments.runner import (
     save_figure,
     stage,
     write_json,
-    write_setup,
 )
+from sciml.experiments.setups import write_setup
 
 TWO_PI = 2 * np.pi
 

@@ -34,8 +34,8 @@ from sciml.experiments.runner import (
     save_figure,
     stage,
     write_json,
-    write_setup,
 )
+from sciml.experiments.setups import write_setup
 from sciml.experiments.stepper_experiment import ExperimentSetup, run_experiment
 
 QUICK = ExperimentSetup(

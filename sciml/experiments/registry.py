@@ -20,7 +20,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
 }
 
 # The reproductions run from a frozen setup dataclass: name -> (module, QUICK preset, FULL preset).
-# `sciml reproduce --set/--setup` changes their fields (sciml.experiments.runner.resolve_setup).
+# `sciml reproduce --set/--setup` changes their fields (sciml.experiments.setups.resolve_setup).
 SETUPS: dict[str, tuple[str, str, str]] = {
     "learned-stepper": ("sciml.experiments.ks", "QUICK", "FULL"),
     "kolmogorov": ("sciml.experiments.kolmogorov", "QUICK", "FULL"),
