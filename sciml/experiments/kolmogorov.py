@@ -100,7 +100,7 @@ FULL = replace(
     steps=800,
 )
 """The quick setting with 1.5x the trajectories, 2x the test set, 3x the one-step and 2x the
-unrolled training at twice the unroll (about 25 minutes on 2 cores). The paper-scale setting
+unrolled training at twice the unroll (19 minutes measured on 2 quiet cores). The paper-scale setting
 (1024^2 truth, 64^2 learned) is ``benchmarks/bench_kolmogorov.py``'s ``PAPER``."""
 
 

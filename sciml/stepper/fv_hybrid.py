@@ -29,13 +29,14 @@ from sciml.stepper.learned_interpolation import LearnedInterpolationStepper
 CPU_COMPILER_OPTIONS: dict[str, str] = {}
 """XLA options of the training steps on the CPU: none, XLA's default passes.
 
-An earlier build compiled these steps without XLA's CPU fusion pass, because the gradient of two
-Python-unrolled FV steps at 16^2 took 147 s to compile with it. With the sub-steps in one
-``lax.fori_loop`` (:class:`SubstepSolver`) the fusion pass compiles the 16-step unrolled
-gradient in 30 s (correction) and 47 s (interpolation) at 16^2, width 64, depth 5, batch 8 on
-one core of the 2-core VM, and the step then runs 1.3-1.5x faster, since without fusion each
-elementwise operation of the network (the exact GELU's erf above all) is a separate pass over
-memory: ``benchmarks/bench_fv_hybrid_step.py`` measures both."""
+An earlier build compiled these steps without XLA's CPU fusion pass: the gradient of FV steps
+chained in Python compiles slowly with it (two steps at 16^2: 44 s, 2 s without; remeasured on
+one core of the 2-core VM). The hybrids run each model step's sub-steps in one ``lax.fori_loop``
+(:class:`SubstepSolver`), and over such loops the fusion pass is cheap: the 16-step unrolled
+gradient at 16^2, width 64, depth 5, batch 8 compiles in 31 s (correction) and 44 s
+(interpolation) with it, 32 s and 42 s without, and runs 1.37x and 1.30x faster with it (without
+fusion each elementwise operation of the network, the exact GELU's erf above all, is a separate
+pass over memory): ``benchmarks/bench_fv_hybrid_step.py`` measures both."""
 
 
 class SubstepSolver:
