@@ -4,10 +4,10 @@ The gradient of the k-step unrolled loss (:class:`sciml.train.RolloutTask`, what
 ``sciml reproduce kolmogorov`` trains) of the learned correction and of the learned
 interpolation on the finite-volume solver (:mod:`sciml.stepper.fv_hybrid`), compiled twice:
 
-- ``default``: XLA's own passes (what the hybrids use now,
-  ``sciml.stepper.fv_hybrid.CPU_COMPILER_OPTIONS == {}``);
-- ``no fusion``: ``{"xla_disable_hlo_passes": "fusion"}``, what an earlier build used to keep the
-  compile time of the solver's gradient down.
+- ``default``: XLA's own passes (what the hybrids use for runs of 100 steps or more,
+  :func:`sciml.stepper.fv_hybrid.cpu_compiler_options`);
+- ``no fusion``: ``{"xla_disable_hlo_passes": "fusion"}``, what they use for shorter runs, and what
+  an earlier build used for all.
 
 For each it prints the compile time and the best time of one gradient evaluation, and the ratio
 ``no fusion / default`` of the step time (above 1: the default is faster). Fields are smooth

@@ -122,3 +122,13 @@ def test_exported_correction_runs_in_the_numpy_fv_example(data, coarse_solver, t
         pure = coarse_solver.step(pure)
     assert np.abs(ref[-1] - np.asarray(pure)[0, ..., 0]).max() > 1e-3  # the correction acts
     np.testing.assert_allclose(numpy_traj, ref, atol=2e-4)
+
+
+def test_short_training_runs_compile_without_the_fusion_pass():
+    # the fusion pass costs compile time and pays per step: on from FUSION_MIN_STEPS steps on
+    from sciml.stepper.fv_hybrid import FUSION_MIN_STEPS, NO_FUSION, cpu_compiler_options
+
+    assert cpu_compiler_options(FUSION_MIN_STEPS) == {}
+    assert cpu_compiler_options(10 * FUSION_MIN_STEPS) == {}
+    assert cpu_compiler_options(FUSION_MIN_STEPS - 1) == NO_FUSION
+    assert NO_FUSION == {"xla_disable_hlo_passes": "fusion"}

@@ -26,17 +26,30 @@ from flax import nnx
 from sciml.stepper.hybrid import HybridStepper, correction_stats
 from sciml.stepper.learned_interpolation import LearnedInterpolationStepper
 
-CPU_COMPILER_OPTIONS: dict[str, str] = {}
-"""XLA options of the training steps on the CPU: none, XLA's default passes.
+NO_FUSION = {"xla_disable_hlo_passes": "fusion"}
+FUSION_MIN_STEPS = 100
 
-An earlier build compiled these steps without XLA's CPU fusion pass: the gradient of FV steps
-chained in Python compiles slowly with it (two steps at 16^2: 44 s, 2 s without; remeasured on
-one core of the 2-core VM). The hybrids run each model step's sub-steps in one ``lax.fori_loop``
-(:class:`SubstepSolver`), and over such loops the fusion pass is cheap: the 16-step unrolled
-gradient at 16^2, width 64, depth 5, batch 8 compiles in 31 s (correction) and 44 s
-(interpolation) with it, 32 s and 42 s without, and runs 1.37x and 1.30x faster with it (without
-fusion each elementwise operation of the network, the exact GELU's erf above all, is a separate
-pass over memory): ``benchmarks/bench_fv_hybrid_step.py`` measures both."""
+
+def cpu_compiler_options(steps: int) -> dict[str, str]:
+    """XLA options of the CPU training steps of a run of ``steps`` steps.
+
+    XLA's default passes from :data:`FUSION_MIN_STEPS` steps on; below, no fusion pass, whose
+    compile time there outweighs what it saves per step. Measured on one core of the 2-core VM
+    (``benchmarks/bench_fv_hybrid_step.py``):
+
+    - the 16-step unrolled gradient at 16^2, width 64, depth 5, batch 8 compiles in 31 s
+      (correction) and 44 s (interpolation) with fusion, 32 s and 42 s without, and each step runs
+      1.37x and 1.30x faster with it (0.352 s against 0.482 s; 0.433 s against 0.564 s): without
+      fusion every elementwise operation of the network, the exact GELU's erf above all, is a
+      separate pass over memory;
+    - at toy sizes the steps cost the same and fusion only adds compile time (the end-to-end toy
+      reproduction test: 26 s without, 86 s with it).
+
+    The hybrids run each model step's sub-steps in one ``lax.fori_loop`` (:class:`SubstepSolver`),
+    over which the fusion pass is cheap; FV steps chained in Python are not (two steps at 16^2:
+    44 s to compile their gradient with fusion, 2 s without).
+    """
+    return {} if steps >= FUSION_MIN_STEPS else dict(NO_FUSION)
 
 
 class SubstepSolver:
@@ -167,7 +180,7 @@ def train_unrolled(
         else:
             curriculum.append((start, k))
     task = RolloutTask(unroll, curriculum=curriculum, noise_std=noise_std, pushforward=pushforward)
-    task.cpu_compiler_options = CPU_COMPILER_OPTIONS
+    task.cpu_compiler_options = cpu_compiler_options(steps)
     src = ArraySource(make_windows(train, n_target=task.n_target))
     val_src = (
         None if val is None else ArraySource(make_windows(val, n_target=task.n_target, stride=4))

@@ -26,8 +26,8 @@ class Task(Protocol):
     Optional attribute ``cpu_compiler_options: dict[str, str]``: XLA options for compiling the
     update and evaluation steps when the backend is the CPU (ignored on accelerators), e.g.
     ``{"xla_disable_hlo_passes": "fusion"}`` for a loss whose gradient XLA's CPU fusion pass
-    takes minutes to compile (the FV hybrids needed it once and no longer do:
-    :data:`sciml.stepper.fv_hybrid.CPU_COMPILER_OPTIONS`).
+    takes minutes to compile (the FV hybrids use it for short runs only:
+    :func:`sciml.stepper.fv_hybrid.cpu_compiler_options`).
     """
 
     def loss(
