@@ -52,6 +52,7 @@ def test_learned_stepper_reproduction_end_to_end(tmp_path):
     fine = [c for c in on_disk["classical"] if c["name"] == "classical 256 dt=0.05"]
     assert fine and fine[0]["nrmse"] < 1e-4
     assert (out / "learned_stepper.png").stat().st_size > 10_000
+    assert on_disk["verdict"].startswith(("the learned stepper wins", "the spectral method wins"))
     # long rollouts: the summary names what was measured; two candidates, one adopted
     assert 0.0 <= on_disk["bounded_fraction_long"] <= 1.0 and on_disk["long_horizon"] == 8.0
     assert (
@@ -160,3 +161,27 @@ def test_kolmogorov_reproduction_end_to_end_at_toy_size(tmp_path):
     assert li.grid_shape == (16, 16) and li.dt == pytest.approx(0.1)
     assert np.isfinite(li.step(np.zeros((16, 16, 1), np.float32))).all()
     assert any(p.suffix == ".png" for p in out.iterdir())
+
+
+def _summary(speed, matched_nrmse=0.1):
+    classical = [{"name": "classical 64 dt=1.0", "nrmse": matched_nrmse, "grid_shape": [64]}]
+    return {
+        "speedup_at_equal_accuracy": speed,
+        "speedup_matched_classical": None if speed is None else "classical 64 dt=1.0",
+        "learned": {"name": "learned 48", "nrmse": 0.167, "grid_shape": [48]},
+        "classical": classical,
+    }
+
+
+def test_ks_summary_says_plainly_which_method_wins_and_why():
+    from sciml.experiments.ks import SPECTRAL_WINS_WHY, verdict
+
+    lost = verdict(_summary(0.2))
+    assert lost["verdict"].startswith("the spectral method wins on this problem: classical 64")
+    assert "5.0x less cost" in lost["verdict"] and "0.1 against 0.167" in lost["verdict"]
+    assert lost["verdict_why"] == SPECTRAL_WINS_WHY
+    won = verdict(_summary(2.5))
+    assert won["verdict"].startswith("the learned stepper wins: 2.50x cheaper than classical 64")
+    assert "verdict_why" not in won
+    unmatched = verdict(_summary(None))
+    assert "more accurate than every classical run" in unmatched["verdict"]
