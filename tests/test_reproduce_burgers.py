@@ -54,6 +54,11 @@ def test_summary_fields_and_files(summary):
     for m in ("upwind", "muscl", "weno5"):
         errs = list(s["mae_classical"][m].values())
         assert errs[1] < errs[0], m
+        # the time-averaged MAE is the mean of the per-frame curve after the shared frame 0
+        for n, err in s["mae_classical"][m].items():
+            curve = on_disk["mae_against_time"][f"{m}@{n}"]
+            assert curve[0] < 1e-6 and np.mean(curve[1:]) == pytest.approx(err, rel=1e-6)
+    assert len(on_disk["mae_against_time"]["time"]) == len(on_disk["mae_against_time"]["learned"])
     # the untrained-ish model stays bounded over the toy horizon; the definition is named
     assert s["bounded_fraction_long"] == 1.0 and s["blowup_time_learned"] == float("inf")
     assert "2 x the reference max" in s["long_rollout"]["definition"]

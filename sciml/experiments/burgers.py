@@ -373,6 +373,10 @@ def reproduce(
         f"{n_test_frames} frames over {s.horizon:g} time units",
         "mae_learned": mae_learned,
         "mae_classical": {m: dict(zip([int(v) for v in ns], mae[m])) for m in METHODS},
+        "mae_against_time": {
+            "time": [float(t) for t in times],
+            **{name: [float(e) for e in err] for name, err in mae_t.items()},
+        },
         "cost_s_per_time_unit": {
             "learned": cost_learned,
             **{m: dict(zip([int(v) for v in ns], cost[m])) for m in METHODS},
@@ -481,7 +485,7 @@ def _figure(
 ) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(18, 4.2))
+    fig = Figure(figsize=(18, 4.2), layout="constrained")
     ax = fig.subplots(1, 4)
     for m in METHODS:
         ax[0].loglog(ns, mae[m], "o-", label=m)
@@ -489,12 +493,16 @@ def _figure(
     ax[0].axhline(mae_learned, color="k", lw=0.6, ls=":")
     ax[0].set(xlabel="resolution N", ylabel="MAE on the learned grid", title="accuracy")
     ax[0].legend()
-    for name, err in mae_t.items():
-        if name == "learned" or name.endswith(f"@{s.n_learned}"):
-            style = {"color": "k", "lw": 2} if name == "learned" else {}
-            ax[1].semilogy(times[1:], err[1:], label=name, **style)
-    ax[1].set(xlabel="t", ylabel="MAE", title=f"error against time, N = {s.n_learned}")
-    ax[1].legend()
+    # every method (colour) at every resolution (line style), on the learned grid
+    styles = ("-", "--", ":", "-.", (0, (1, 3)))
+    for i, m in enumerate(METHODS):
+        for j, nc in enumerate(ns):
+            ax[1].semilogy(times[1:], mae_t[f"{m}@{nc}"][1:], color=f"C{i}",
+                           ls=styles[j % len(styles)], lw=1.2, label=f"{m} N={nc}")  # fmt: skip
+    ax[1].semilogy(times[1:], mae_t["learned"][1:], color="k", lw=2.5,
+                   label=f"learned N={s.n_learned}")  # fmt: skip
+    ax[1].set(xlabel="t", ylabel=f"MAE on N = {s.n_learned}", title="error against time")
+    ax[1].legend(fontsize=6, ncol=2)
     # snapshot: the frame and trajectory with the steepest reference gradient
     grad = np.abs(np.diff(truth[..., 0], axis=-1)).max(axis=-1)
     b, k = np.unravel_index(np.argmax(grad), grad.shape)
