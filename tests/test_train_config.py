@@ -56,14 +56,42 @@ def test_unknown_key_lists_valid_keys(tmp_path):
 
 
 def test_wrong_type_names_key_expected_and_found(tmp_path):
-    with pytest.raises(ValueError, match=r"config steps: expected an integer, found 'ten' \(str\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^config steps: expected an integer, found 'ten'; "
+        r"fix the value in the YAML file or with --set steps=\.\.\.$",
+    ):
         load_config(None, ["steps=ten"])
-    with pytest.raises(ValueError, match=r"optim.learning_rate: expected a number, found 'fast'"):
+    with pytest.raises(ValueError, match=r"optim.learning_rate: expected a float, found 'fast'"):
         load_config(None, ["optim.learning_rate=fast"])
     with pytest.raises(ValueError, match=r"config steps: expected an integer >= 1, found 0"):
         load_config(None, ["steps=0"])
     with pytest.raises(ValueError, match=r"compute_dtype: expected 'float32' or 'bfloat16'"):
         load_config(None, ["compute_dtype=float16"])
+
+
+def test_sections_unions_mappings_and_booleans(tmp_path):
+    path = _write(
+        tmp_path,
+        "data: {train: {kind: synthetic_heat, kwargs: {n: 8, nu: 1e-3, flag: yes}}, eval: null}\n"
+        "optim: {clip_norm: null}\n",
+    )
+    cfg = load_config(path, ["model.kwargs={width: 2e1, on: true}"])
+    assert cfg.data.eval is None and cfg.optim.clip_norm is None
+    # yes/no/on/off stay strings (only true/false are booleans); exponent text becomes a float
+    assert cfg.data.train.kwargs == {"n": 8, "nu": 1e-3, "flag": "yes"}
+    assert cfg.model.kwargs == {"width": 20.0, "on": True}
+    assert load_config(path, ["data.eval={kind: array}"]).data.eval.kind == "array"
+    with pytest.raises(
+        ValueError, match=r"config data.eval: expected a mapping or null, found 'none'; fix"
+    ):
+        load_config(None, ["data.eval=none"])
+    with pytest.raises(ValueError, match=r"config data.train: expected a mapping, found 3; fix"):
+        load_config(None, ["data.train=3"])
+    with pytest.raises(ValueError, match=r"config optim.clip_norm: expected a float or null"):
+        load_config(None, ["optim.clip_norm=off"])
+    with pytest.raises(ValueError, match=r"config model.kwargs: expected a mapping, found 'x'"):
+        load_config(None, ["model.kwargs=x"])
 
 
 def test_missing_and_invalid_files(tmp_path):

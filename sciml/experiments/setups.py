@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import re
 import shlex
-import types
 import typing
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,190 +22,22 @@ import numpy as np
 import yaml
 
 from sciml.atomic import write_text
+from sciml.typed_yaml import convert, describe_value, inline, load_yaml, members
 
 SETUP_FILE = "setup.yaml"
 
-# One converter for `--set KEY=VALUE` and for setup files: a value as YAML read it, checked against
-# the field's annotation (int, float, bool, str, tuple[X, ...], X | None, dict[K, V], Any).
-
-# YAML 1.1 (PyYAML) reads 1e-3 as a string: a float field accepts such text.
-_FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-_EXP_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+# One converter for `--set KEY=VALUE` and for setup files (sciml.typed_yaml): a value as YAML read
+# it, checked against the field's annotation (int, float, bool, str, tuple[X, ...], X | None,
+# dict[K, V], Any).
 _RUN_KEYS = ("experiment", "quick", "seed", "setup")
-
-
-class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` whose booleans are only true/false (YAML 1.1 also reads yes/no/on/off
-    as booleans: ``--set augment=no`` would pass silently where a typo is more likely)."""
-
-
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` with true/false as the only booleans."""
-    return yaml.load(text, Loader=_Loader)  # a SafeLoader: builds no Python objects
-
-
-class _Mismatch(Exception):
-    """The value does not fit the annotation (reported once, for the whole field)."""
-
-
-def _members(tp: Any) -> tuple[Any, ...]:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return typing.get_args(tp)
-    return (tp,)
-
-
-def _plural(tp: Any) -> str:
-    simple = {int: "integers", float: "floats", bool: "booleans", str: "strings"}
-    if tp in simple:
-        return simple[tp]
-    if typing.get_origin(tp) is tuple:
-        return "lists of " + _plural(_tuple_item(tp))
-    return "values"
-
-
-def _tuple_item(tp: Any) -> Any:
-    args = typing.get_args(tp)
-    return args[0] if len(args) == 2 and args[1] is Ellipsis else Any
-
-
-def _describe(tp: Any) -> str:
-    """``tp`` in words: ``a float``, ``a list of integers``, ``an integer or null``..."""
-    names = []
-    for t in _members(tp):
-        origin = typing.get_origin(t)
-        if t is type(None):
-            names.append("null")
-        elif t in (bool, int, float, str):
-            names.append(
-                {bool: "true or false", int: "an integer", float: "a float", str: "a string"}[t]
-            )
-        elif t is tuple or origin is tuple:
-            args = typing.get_args(t)
-            if args and not (len(args) == 2 and args[1] is Ellipsis):
-                names.append(f"a list of {len(args)} items")
-            else:
-                names.append("a list of " + _plural(_tuple_item(t)))
-        elif t is dict or origin is dict:
-            names.append("a mapping")
-        elif t is Any:
-            names.append("any value")
-        else:
-            names.append(getattr(t, "__name__", str(t)))
-    return " or ".join(names)
-
-
-def _loose(value: Any) -> Any:
-    """A free-form (``Any``) value: YAML 1.1's exponent strings (``1e-3``) become floats."""
-    if isinstance(value, str) and _EXP_RE.match(value.strip()):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _loose(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_loose(v) for v in value]
-    return value
-
-
-def _coerce(value: Any, tp: Any) -> Any:
-    if tp is Any:
-        return _loose(value)
-    members = _members(tp)
-    if len(members) > 1:
-        if value is None and type(None) in members:
-            return None
-        for t in members:
-            if t is type(None):
-                continue
-            try:
-                return _coerce(value, t)
-            except _Mismatch:
-                continue
-        raise _Mismatch
-    origin = typing.get_origin(tp)
-    if tp is type(None):
-        if value is None:
-            return None
-    elif tp is bool:
-        if isinstance(value, bool):  # not 1/0: YAML gives those as integers
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and _FLOAT_RE.match(value.strip()):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif tp is tuple or origin is tuple:
-        if isinstance(value, list | tuple):
-            args = typing.get_args(tp)
-            if not args:
-                return tuple(_loose(v) for v in value)
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(_coerce(v, args[0]) for v in value)
-            if len(args) == len(value):
-                return tuple(_coerce(v, t) for v, t in zip(value, args, strict=True))
-    elif tp is dict or origin is dict:
-        if isinstance(value, dict):
-            key_tp, value_tp = typing.get_args(tp) or (Any, Any)
-            return {_coerce(k, key_tp): _coerce(v, value_tp) for k, v in value.items()}
-    else:
-        raise TypeError(f"setup fields of type {tp!r} cannot be set from text (no converter)")
-    raise _Mismatch
-
-
-def _found(value: Any) -> str:
-    return "null" if value is None else repr(value)
-
-
-def _convert(value: Any, tp: Any) -> Any:
-    """``value`` (as YAML read it) as the annotation ``tp`` wants it (YAML lists become tuples).
-
-    Raises ``ValueError('expected <tp in words>, found <value>')``.
-    """
-    try:
-        return _coerce(value, tp)
-    except _Mismatch:
-        raise ValueError(f"expected {_describe(tp)}, found {_found(value)}") from None
-
-
-def _inline(value: Any) -> str:
-    """``value`` as one line of YAML (what to type after ``--set KEY=``)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_inline(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_inline(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, str):
-        try:
-            plain = _load_yaml(value) == value
-        except yaml.YAMLError:
-            plain = False
-        return value if plain and value else repr(value)
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _example(base: Any, name: str, tp: Any) -> str:
     """A valid value for field ``name``: its value in ``base``, else one made from its type."""
     current = getattr(base, name, None)
     if current is not None:
-        return _inline(current)
-    for t in _members(tp):
+        return inline(current)
+    for t in members(tp):
         origin = typing.get_origin(t)
         if t in (bool, int, float, str):
             return {bool: "true", int: "1", float: "0.1", str: "text"}[t]
@@ -269,13 +99,13 @@ def setup_with(base: Any, overrides: Sequence[str] = (), *, source: str = "--set
             raise ValueError(f"{source} {shown}: {_no_field(cls, key, names)}")
         example = f"e.g. {source} {shlex.quote(f'{key}={_example(base, key, hints[key])}')}"
         try:
-            value = _load_yaml(raw) if raw.strip() else None
+            value = load_yaml(raw) if raw.strip() else None
         except yaml.YAMLError as err:
             raise ValueError(
                 f"{source} {shown}: cannot read {raw!r} as a YAML value ({_squash(err)}); {example}"
             ) from None
         try:
-            changes[key] = _convert(value, hints[key])
+            changes[key] = convert(value, hints[key])
         except ValueError as err:
             raise ValueError(f"{source} {shown}: {err}; {example}") from None
     return dataclasses.replace(base, **changes)
@@ -300,7 +130,7 @@ def _read_setup_file(
             f"(RUN_DIR/{SETUP_FILE}) or a YAML file of {cls.__name__} fields"
         )
     try:
-        data = _load_yaml(file.read_text(encoding="utf-8"))
+        data = load_yaml(file.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise ValueError(
             f"{name}: not a readable YAML file ({_squash(err)}); fix the file or pass the "
@@ -308,7 +138,7 @@ def _read_setup_file(
         ) from None
     fix_map = f"e.g. a line '{names[0]}: {_example(base, names[0], hints[names[0]])}' per field"
     if not isinstance(data, dict):
-        found = "an empty file" if data is None else f"{type(data).__name__} {_found(data)}"
+        found = "an empty file" if data is None else f"{type(data).__name__} {describe_value(data)}"
         raise ValueError(
             f"{name}: expected a mapping of {cls.__name__} fields or a {SETUP_FILE} written by "
             f"`sciml reproduce`, found {_squash(found)[:80]}; {fix_map}"
@@ -331,19 +161,19 @@ def _read_setup_file(
         seed, quick = data.get("seed"), data.get("quick")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(
-                f"{name}: seed: expected an integer, found {_found(seed)}; "
+                f"{name}: seed: expected an integer, found {describe_value(seed)}; "
                 "fix it in the file, e.g. 'seed: 0'"
             )
         if quick is not None and not isinstance(quick, bool):
             raise ValueError(
-                f"{name}: quick: expected true or false, found {_found(quick)}; "
+                f"{name}: quick: expected true or false, found {describe_value(quick)}; "
                 "fix it in the file, e.g. 'quick: true'"
             )
         fields = data["setup"] if data["setup"] is not None else {}
         if not isinstance(fields, dict):
             raise ValueError(
                 f"{name}: setup: expected a mapping of {cls.__name__} fields, found "
-                f"{_found(fields)}; {fix_map} under 'setup:'"
+                f"{describe_value(fields)}; {fix_map} under 'setup:'"
             )
     converted: dict[str, Any] = {}
     for key, value in fields.items():
@@ -352,7 +182,7 @@ def _read_setup_file(
                 f"{name}: {_no_field(cls, key, names)}; remove or rename {key!r} in the file"
             )
         try:
-            converted[key] = _convert(value, hints[key])
+            converted[key] = convert(value, hints[key])
         except ValueError as err:
             raise ValueError(
                 f"{name}: {key}: {err}; fix it in the file, e.g. "

@@ -23,8 +23,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +31,7 @@ from typing import Any
 import yaml
 
 from sciml.atomic import write_text
-
-_FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+from sciml.typed_yaml import convert, describe, describe_value, load_yaml, loose, members
 
 
 class _Section:
@@ -225,67 +222,34 @@ class TrainConfig(_Section):
 # Validation / conversion
 
 
+def _is_section(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, _Section)
+
+
 def _section_type(tp: Any) -> type | None:
-    for t in _union_members(tp):
-        if isinstance(t, type) and issubclass(t, _Section):
+    for t in members(tp):
+        if _is_section(t):
             return t
     return None
 
 
-def _union_members(tp: Any) -> tuple[Any, ...]:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return typing.get_args(tp)
-    return (tp,)
-
-
-def _type_name(tp: Any) -> str:
-    names = []
-    for t in _union_members(tp):
-        if t is type(None):
-            names.append("null")
-        elif typing.get_origin(t) is dict or t is dict:
-            names.append("a mapping")
-        elif isinstance(t, type) and issubclass(t, _Section):
-            names.append("a mapping")
-        else:
-            names.append({int: "an integer", float: "a number", str: "a string", bool: "a bool"}[t])
-    return " or ".join(names)
-
-
 def _coerce(value: Any, tp: Any, where: str) -> Any:
-    members = _union_members(tp)
-    if value is None and type(None) in members:
-        return None
-    for t in members:
-        if isinstance(t, type) and issubclass(t, _Section) and isinstance(value, Mapping):
-            return _build(t, value, where)
-        if (typing.get_origin(t) is dict or t is dict) and isinstance(value, Mapping):
-            return {str(k): _parse_scalar(v) for k, v in value.items()}
-        if t is bool and isinstance(value, bool):
-            return value
-        if t is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if t is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if t is float and isinstance(value, str) and _FLOAT_RE.match(value.strip()):
-            return float(value)
-        if t is str and isinstance(value, str):
-            return value
+    """``value`` (as YAML read it) as field ``where`` of annotation ``tp`` wants it: a mapping
+    for a section is built here, everything else is converted by :func:`sciml.typed_yaml.convert`."""
+    section = _section_type(tp)
+    if section is not None and isinstance(value, Mapping):
+        return _build(section, value, where)
+    for t in members(tp):
+        if not _is_section(t):
+            try:
+                return convert(value, t)
+            except ValueError:
+                continue
+    expected = " or ".join("a mapping" if _is_section(t) else describe(t) for t in members(tp))
     raise ValueError(
-        f"config {where}: expected {_type_name(tp)}, found {value!r} ({type(value).__name__}); "
+        f"config {where}: expected {expected}, found {describe_value(value)}; "
         f"fix the value in the YAML file or with --set {where}=..."
     )
-
-
-def _parse_scalar(v: Any) -> Any:
-    """YAML 1.1 reads ``1e-3`` as a string; free-form kwargs get numbers back."""
-    if isinstance(v, str) and _FLOAT_RE.match(v.strip()) and any(c in v for c in ".eE"):
-        return float(v)
-    if isinstance(v, Mapping):
-        return {str(k): _parse_scalar(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_parse_scalar(x) for x in v]
-    return v
 
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
@@ -342,7 +306,8 @@ def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def apply_overrides(tree: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Apply ``"a.b=value"`` strings to a plain config dict (values parsed as YAML)."""
+    """Apply ``"a.b=value"`` strings to a plain config dict (values parsed as YAML, with only
+    true/false as booleans: :func:`sciml.typed_yaml.load_yaml`)."""
     for item in overrides:
         if "=" not in item or not item.split("=", 1)[0].strip():
             raise ValueError(
@@ -350,10 +315,10 @@ def apply_overrides(tree: dict[str, Any], overrides: Sequence[str]) -> dict[str,
             )
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError as err:
             raise ValueError(f"--set {key}: cannot parse value {raw!r} as YAML ({err})") from None
-        _set_path(tree, key.strip(), _parse_scalar(value))
+        _set_path(tree, key.strip(), loose(value))
     return tree
 
 
@@ -363,7 +328,8 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -
     Args:
       path: YAML file with the sections of :class:`TrainConfig`.
       overrides: ``"a.b=value"`` strings; values are parsed as YAML (``steps=10``, ``mesh.data=2``,
-        ``optim.clip_norm=null``, ``model.kwargs.width=16``).
+        ``optim.clip_norm=null``, ``model.kwargs.width=16``). In the file and the overrides only
+        true/false are booleans (``yes``/``no``/``on``/``off`` stay strings).
 
     Raises:
       FileNotFoundError: the file does not exist.
@@ -379,7 +345,7 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -
             )
         with open(path, encoding="utf-8") as fh:
             try:
-                loaded = yaml.safe_load(fh)
+                loaded = load_yaml(fh.read())
             except yaml.YAMLError as err:
                 msg = " ".join(str(err).split())
                 raise ValueError(f"config {path}: invalid YAML ({msg})") from None
