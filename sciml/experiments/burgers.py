@@ -502,7 +502,7 @@ def _figure(
     ax[1].semilogy(times[1:], mae_t["learned"][1:], color="k", lw=2.5,
                    label=f"learned N={s.n_learned}")  # fmt: skip
     ax[1].set(xlabel="t", ylabel=f"MAE on N = {s.n_learned}", title="error against time")
-    ax[1].legend(fontsize=6, ncol=2)
+    ax[1].legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     # snapshot: the frame and trajectory with the steepest reference gradient
     grad = np.abs(np.diff(truth[..., 0], axis=-1)).max(axis=-1)
     b, k = np.unravel_index(np.argmax(grad), grad.shape)
